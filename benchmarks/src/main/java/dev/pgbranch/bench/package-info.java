@@ -1,0 +1,2 @@
+/** JMH benchmarks and end-to-end drivers. */
+package dev.pgbranch.bench;

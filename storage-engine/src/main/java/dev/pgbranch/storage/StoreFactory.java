@@ -1,0 +1,15 @@
+package dev.pgbranch.storage;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** Binds {@link PageStore#open} to the implementation (kept out of the public API). */
+final class StoreFactory {
+
+    private StoreFactory() {
+    }
+
+    static PageStore open(Path directory, StoreOptions options) throws IOException {
+        throw new UnsupportedOperationException("storage engine not implemented yet");
+    }
+}

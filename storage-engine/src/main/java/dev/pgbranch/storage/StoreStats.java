@@ -1,0 +1,14 @@
+package dev.pgbranch.storage;
+
+/**
+ * A snapshot of the store's counters.
+ *
+ * @param layerFiles live delta and image layer files
+ * @param layerBytes bytes of live layer files on disk
+ * @param ingestLogBytes bytes of ingest log not yet trimmed
+ * @param pageCacheHits reads served from the page cache since open
+ * @param pageCacheMisses reads that decoded a page from a layer file since open
+ */
+public record StoreStats(int timelines, int layerFiles, long layerBytes, long ingestLogBytes,
+                         long pageCacheHits, long pageCacheMisses) {
+}

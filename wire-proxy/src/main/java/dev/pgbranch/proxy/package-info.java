@@ -1,0 +1,2 @@
+/** Netty proxy routing Postgres connections to branch computes. */
+package dev.pgbranch.proxy;
