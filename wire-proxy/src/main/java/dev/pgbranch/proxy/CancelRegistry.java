@@ -1,0 +1,65 @@
+package dev.pgbranch.proxy;
+
+import io.netty.channel.Channel;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Maps the cancel keys the proxy hands to clients to the real keys of the compute sessions behind them.
+ * Clients never see a compute's pid or secret, so a cancel key cannot be replayed against another
+ * compute, and keys stay unique across computes that reuse pids.
+ *
+ * <p>An entry lives as long as its client connection: it is removed when that channel closes, and
+ * {@link #sweep()} drops any entry whose channel is no longer open (so a missed close cannot leak).
+ *
+ * <p>Thread-safe.
+ */
+final class CancelRegistry {
+
+    /** Where a proxy-issued key leads. */
+    record Target(InetSocketAddress compute, int processId, int secret, String branch, Channel client) {
+    }
+
+    private final ConcurrentHashMap<Long, Target> targets = new ConcurrentHashMap<>();
+    private final SecureRandom random = new SecureRandom();
+
+    /** Issues a fresh proxy key for {@code target}; the entry goes away when the client channel closes. */
+    PgMessage.BackendKeyData register(Target target) {
+        while (true) {
+            // Positive pids look like real ones to clients that print them.
+            int pid = random.nextInt(1, Integer.MAX_VALUE);
+            int secret = random.nextInt();
+            long key = key(pid, secret);
+            if (targets.putIfAbsent(key, target) == null) {
+                target.client().closeFuture().addListener(_ -> targets.remove(key, target));
+                return new PgMessage.BackendKeyData(pid, secret);
+            }
+        }
+    }
+
+    /** The target of a proxy key, or null when unknown, expired or not a 4-byte protocol 3.0 key. */
+    Target lookup(int processId, byte[] secret) {
+        if (secret.length != 4) {
+            return null;
+        }
+        int s = (secret[0] & 0xFF) << 24 | (secret[1] & 0xFF) << 16 | (secret[2] & 0xFF) << 8 | (secret[3] & 0xFF);
+        Target t = targets.get(key(processId, s));
+        return t != null && t.client().isOpen() ? t : null;
+    }
+
+    /** Removes entries whose client connection is gone; returns how many. */
+    int sweep() {
+        int before = targets.size();
+        targets.values().removeIf(t -> !t.client().isOpen());
+        return before - targets.size();
+    }
+
+    int size() {
+        return targets.size();
+    }
+
+    private static long key(int pid, int secret) {
+        return (long) pid << 32 | (secret & 0xFFFFFFFFL);
+    }
+}
