@@ -1,0 +1,211 @@
+package dev.pgbranch.pageserver;
+
+import dev.pgbranch.pageserver.api.ApiServer;
+import dev.pgbranch.pageserver.api.ApiToken;
+import dev.pgbranch.pageserver.api.ServerInfo;
+import dev.pgbranch.pageserver.branch.BranchReaper;
+import dev.pgbranch.pageserver.branch.BranchService;
+import dev.pgbranch.pageserver.branch.ProjectSecrets;
+import dev.pgbranch.pageserver.branch.TimeMarker;
+import dev.pgbranch.pageserver.catalog.Catalog;
+import dev.pgbranch.pageserver.catalog.CatalogException;
+import dev.pgbranch.pageserver.catalog.Project;
+import dev.pgbranch.pageserver.compute.ComputeException;
+import dev.pgbranch.pageserver.compute.ComputeManager;
+import dev.pgbranch.pageserver.compute.ComputeUser;
+import dev.pgbranch.pageserver.compute.PostgresInstallation;
+import dev.pgbranch.storage.PageStore;
+import dev.pgbranch.storage.StoreOptions;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+
+/**
+ * One pgbranch server over one data directory: storage engine, computes, catalog, branch
+ * service and management API, started in that order and closed in reverse.
+ *
+ * <pre>
+ * &lt;data-dir&gt;/            mode 0711 (the compute user must reach run/)
+ *   lock                  held (flock) by the running server: one server per directory
+ *   catalog.json          projects and branches ({@code CatalogFile} describes the format)
+ *   store/                the storage engine's files
+ *   run/                  computes: FUSE mount points, sockets, logs, pid records
+ *   secrets/              0700; &lt;project&gt;.password, 0600
+ *   api-token             0600, the API's bearer token
+ *   server.json           API address and pid while the server runs
+ * </pre>
+ *
+ * <p>Start order and crash behaviour: the lock is taken first; orphaned computes and stale
+ * mounts of a crashed predecessor are cleaned up; timelines no branch points at (left by a crash
+ * between a storage change and its catalog record) are deleted; the default project is created
+ * on first start. Computes are not restarted: they come back on demand ({@code compute start},
+ * {@code connect}, or the proxy's wake). {@code server.json} is written last, so a client that
+ * finds it finds a server ready to serve.
+ *
+ * <p>Thread-safety: {@link #start} and {@link #close} are called from one thread; the parts
+ * serve requests concurrently.
+ */
+public final class PageServer implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(PageServer.class.getName());
+
+    /** Ports handed to branches start here unless {@code --branch-port-base} says otherwise. */
+    public static final int DEFAULT_BRANCH_PORT_BASE = 55432;
+
+    /**
+     * @param apiPort 0 for any free port (written to {@code server.json})
+     * @param branchPortBase {@code null} keeps the base recorded in the catalog (or the default)
+     */
+    public record Config(Path dataDirectory, int apiPort, Integer branchPortBase) {
+    }
+
+    private final Path dataDirectory;
+    private final Deque<AutoCloseable> resources = new ArrayDeque<>();
+    private BranchService branches;
+    private ApiServer api;
+    private ApiToken token;
+    private boolean closed;
+
+    private PageServer(Path dataDirectory) {
+        this.dataDirectory = dataDirectory;
+    }
+
+    /** Starts a server; on failure everything started so far is closed again. */
+    public static PageServer start(Config config) throws IOException {
+        PageServer server = new PageServer(config.dataDirectory().toAbsolutePath().normalize());
+        try {
+            server.open(config);
+            return server;
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
+    }
+
+    private void open(Config config) throws IOException {
+        long started = System.nanoTime();
+        Files.createDirectories(dataDirectory);
+        Files.setPosixFilePermissions(dataDirectory, PosixFilePermissions.fromString("rwx--x--x"));
+        lock();
+
+        Path catalogFile = dataDirectory.resolve("catalog.json");
+        boolean freshCatalog = !Files.exists(catalogFile);
+        int base = config.branchPortBase() == null ? DEFAULT_BRANCH_PORT_BASE : config.branchPortBase();
+        Catalog catalog = Catalog.open(catalogFile, base);
+        if (config.branchPortBase() != null) {
+            catalog.update(s -> s.withPortBase(base));
+        }
+
+        PageStore store = PageStore.open(dataDirectory.resolve("store"), StoreOptions.defaults());
+        resources.push(store);
+        if (freshCatalog && !store.timelines().isEmpty()) {
+            throw new CatalogException(catalogFile + " was missing but the store holds " + store.timelines().size()
+                    + " timelines: refusing to start with an empty catalog (it would delete them). Restore "
+                    + catalogFile + " from a backup");
+        }
+
+        ComputeUser user;
+        ComputeManager computes;
+        try {
+            user = ComputeUser.detect();
+            computes = new ComputeManager(store, dataDirectory.resolve("run"), PostgresInstallation.detect(), user);
+        } catch (ComputeException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        resources.push(computes::close);
+        computes.cleanupOrphans();
+
+        branches = new BranchService(catalog, store, computes, new ProjectSecrets(dataDirectory.resolve("secrets")),
+                BranchService::portIsFree);
+        branches.collectGarbage(true);
+        if (!branches.projectExists(Project.DEFAULT)) {
+            LOG.log(System.Logger.Level.INFO, "first start: creating project ''{0}'' (initdb)", Project.DEFAULT);
+            branches.createProject(Project.DEFAULT, user.uid(), user.gid());
+        }
+
+        TimeMarker marker = new TimeMarker(catalog, store);
+        resources.push(marker);
+        marker.start();
+        BranchReaper reaper = new BranchReaper(branches);
+        resources.push(reaper);
+        reaper.start(5);
+
+        token = ApiToken.loadOrCreate(dataDirectory.resolve(ApiToken.FILE_NAME));
+        api = new ApiServer(branches, token, config.apiPort(), store::stats);
+        resources.push(api);
+        api.start();
+
+        long pid = ProcessHandle.current().pid();
+        new ServerInfo("http://127.0.0.1:" + api.port(), api.port(), pid, Instant.now().toString(),
+                dataDirectory.toString()).write(dataDirectory);
+        resources.push(() -> ServerInfo.delete(dataDirectory, pid));
+        LOG.log(System.Logger.Level.INFO, "pgbranch server ready in {0} ms: API http://127.0.0.1:{1,number,#}, data {2}",
+                (System.nanoTime() - started) / 1_000_000, api.port(), dataDirectory);
+    }
+
+    /** Takes the data directory's lock: a second server on the same directory fails clearly. */
+    private void lock() throws IOException {
+        FileChannel channel = FileChannel.open(dataDirectory.resolve("lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null; // held by another server in this same JVM
+        } catch (IOException e) {
+            channel.close();
+            throw e;
+        }
+        if (lock == null) {
+            channel.close();
+            throw new IOException("another pgbranch server is running on data directory " + dataDirectory);
+        }
+        resources.push(channel);
+        resources.push(lock);
+    }
+
+    public Path dataDirectory() {
+        return dataDirectory;
+    }
+
+    public int apiPort() {
+        return api.port();
+    }
+
+    public ApiToken token() {
+        return token;
+    }
+
+    public BranchService branches() {
+        return branches;
+    }
+
+    /**
+     * Stops the API, the time marker, every compute (fast shutdown, unmount) and the store,
+     * then releases the lock. Idempotent; failures are logged and do not stop the rest.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        while (!resources.isEmpty()) {
+            AutoCloseable resource = resources.pop();
+            try {
+                resource.close();
+            } catch (Exception e) {
+                LOG.log(System.Logger.Level.WARNING, "closing " + resource.getClass().getSimpleName() + " failed: " + e, e);
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.pgbranch.pageserver.api;
+
+import dev.pgbranch.pageserver.branch.BranchService;
+import dev.pgbranch.storage.StoreStats;
+
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
+
+/**
+ * The {@code /metrics} page in the Prometheus text format (version 0.0.4): branches, running
+ * computes, storage engine counters and API requests by status.
+ *
+ * <p>Thread-safe: request counters are {@link LongAdder}s; the rest is read when rendered.
+ */
+final class Metrics {
+
+    private final BranchService branches;
+    private final Supplier<StoreStats> storeStats;
+    private final Map<Integer, LongAdder> requests = new ConcurrentHashMap<>();
+
+    Metrics(BranchService branches, Supplier<StoreStats> storeStats) {
+        this.branches = branches;
+        this.storeStats = storeStats;
+    }
+
+    void countRequest(int status) {
+        requests.computeIfAbsent(status, s -> new LongAdder()).increment();
+    }
+
+    String render() {
+        StringBuilder out = new StringBuilder(1024);
+        gauge(out, "pgbranch_branches", "Branches in all projects.", branches.branchCount());
+        gauge(out, "pgbranch_computes_running", "Postgres computes currently running.", branches.runningComputes());
+        StoreStats stats = storeStats.get();
+        gauge(out, "pgbranch_store_timelines", "Live timelines in the storage engine.", stats.timelines());
+        gauge(out, "pgbranch_store_layer_files", "Live layer files.", stats.layerFiles());
+        gauge(out, "pgbranch_store_layer_bytes", "Bytes of live layer files on disk.", stats.layerBytes());
+        gauge(out, "pgbranch_store_ingest_log_bytes", "Bytes of ingest log not yet trimmed.", stats.ingestLogBytes());
+        counter(out, "pgbranch_store_page_cache_hits_total", "Page reads served from the page cache.", stats.pageCacheHits());
+        counter(out, "pgbranch_store_page_cache_misses_total", "Page reads decoded from layer files.", stats.pageCacheMisses());
+        out.append("# HELP pgbranch_api_requests_total Management API requests by HTTP status.\n");
+        out.append("# TYPE pgbranch_api_requests_total counter\n");
+        new TreeMap<>(requests).forEach((status, count) ->
+                out.append("pgbranch_api_requests_total{status=\"").append(status).append("\"} ")
+                        .append(count.sum()).append('\n'));
+        return out.toString();
+    }
+
+    private static void gauge(StringBuilder out, String name, String help, long value) {
+        metric(out, name, help, "gauge", value);
+    }
+
+    private static void counter(StringBuilder out, String name, String help, long value) {
+        metric(out, name, help, "counter", value);
+    }
+
+    private static void metric(StringBuilder out, String name, String help, String type, long value) {
+        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
+        out.append("# TYPE ").append(name).append(' ').append(type).append('\n');
+        out.append(name).append(' ').append(value).append('\n');
+    }
+}

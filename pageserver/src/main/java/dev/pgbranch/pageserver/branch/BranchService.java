@@ -1,0 +1,725 @@
+package dev.pgbranch.pageserver.branch;
+
+import dev.pgbranch.pageserver.catalog.Branch;
+import dev.pgbranch.pageserver.catalog.BranchName;
+import dev.pgbranch.pageserver.catalog.Catalog;
+import dev.pgbranch.pageserver.catalog.CatalogState;
+import dev.pgbranch.pageserver.catalog.Project;
+import dev.pgbranch.pageserver.compute.Compute;
+import dev.pgbranch.pageserver.compute.ComputeException;
+import dev.pgbranch.pageserver.compute.ComputeManager;
+import dev.pgbranch.storage.Ancestor;
+import dev.pgbranch.storage.Lsn;
+import dev.pgbranch.storage.PageStore;
+import dev.pgbranch.storage.Timeline;
+import dev.pgbranch.storage.TimelineId;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntPredicate;
+
+/**
+ * The branch lifecycle of every project: create (at the parent's head or at a point in time),
+ * reset from the parent, restore to a point, delete, protect, compute start/stop, connection
+ * strings; and the creation of a project (root timeline, {@code initdb}, {@code production}
+ * and {@code development}).
+ *
+ * <p>Thread-safety: safe for concurrent use. Operations on one branch are serialized by a lock
+ * per branch; an operation that also reads the parent (create, reset) locks the branch before
+ * its parent, so locks are always taken from descendant to ancestor and cannot deadlock. The
+ * catalog serializes its own writes.
+ *
+ * <p>Crash behaviour: every operation makes its storage change first (a new timeline is
+ * durable when {@link PageStore#createBranch} returns) and then records it in the catalog in
+ * one atomic write. A crash in between leaves a timeline no branch points at, which
+ * {@link #collectGarbage(boolean)} deletes at the next start. Timelines that lose their branch
+ * (reset, restore, delete) are first recorded as retired in the catalog, then deleted once no
+ * other timeline descends from them, so no crash can leave a branch pointing at a deleted
+ * timeline.
+ */
+public final class BranchService {
+
+    private static final System.Logger LOG = System.getLogger(BranchService.class.getName());
+
+    /** The database and superuser every connection string names. */
+    static final String SUPERUSER = "postgres";
+    static final String DATABASE = "postgres";
+    static final String HOST = "127.0.0.1";
+
+    private final Catalog catalog;
+    private final PageStore store;
+    private final ComputeManager computes;
+    private final ProjectSecrets secrets;
+    private final IntPredicate portAvailable;
+    private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+    /** Expired branches already reported as kept (protected...), so the log says it once. */
+    private final Set<String> expiryWarnings = ConcurrentHashMap.newKeySet();
+
+    /**
+     * @param portAvailable whether a port may be given to a new branch right now (nothing else
+     *     listens on it); {@link #portIsFree} in production
+     */
+    public BranchService(Catalog catalog, PageStore store, ComputeManager computes, ProjectSecrets secrets,
+                         IntPredicate portAvailable) {
+        this.catalog = catalog;
+        this.store = store;
+        this.computes = computes;
+        this.secrets = secrets;
+        this.portAvailable = portAvailable;
+    }
+
+    /** True if nothing listens on {@code 127.0.0.1:port} at the moment. */
+    public static boolean portIsFree(int port) {
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.setReuseAddress(false);
+            socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The compute key of a branch: {@code <project>.<name with '/' as '+'>}. Project names
+     * have no '.', branch names no '+', so keys are unique, and they are safe as file names.
+     */
+    static String computeKey(String project, BranchName name) {
+        return project + "." + name.value().replace('/', '+');
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Projects
+
+    public boolean projectExists(String project) {
+        return catalog.state().project(project).isPresent();
+    }
+
+    /**
+     * Creates a project: a root timeline, {@code initdb} through a FUSE mount of it, a
+     * superuser password, {@code production} (protected) and {@code development} (child of
+     * production). Takes as long as {@code initdb}.
+     */
+    public Project createProject(String name, int rootUid, int rootGid) {
+        if (projectExists(name)) {
+            throw new BranchException(ErrorCode.CONFLICT, "project '" + name + "' already exists");
+        }
+        try {
+            TimelineId root = store.createRootTimeline(rootUid, rootGid);
+            String password = secrets.create(name);
+            try {
+                computes.initializeCluster(root, password);
+            } catch (ComputeException e) {
+                throw new BranchException(ErrorCode.COMPUTE_FAILED, "initdb of project '" + name + "' failed: "
+                        + e.getMessage(), e);
+            }
+            Timeline rootTimeline = store.timeline(root);
+            rootTimeline.sync();
+            long lsn = rootTimeline.lastLsn();
+            TimelineId development = store.createBranch(root, lsn);
+            Instant now = Instant.now();
+            CatalogState state = catalog.update(s -> {
+                CatalogState.PortAllocation first = s.allocatePort(portAvailable);
+                Branch production = new Branch(BranchName.of("production"), null, root, now, 0, true, first.port());
+                Project withRoot = new Project(name, now, Map.of(production.name(), production));
+                CatalogState.PortAllocation second = first.state().withProject(withRoot).allocatePort(portAvailable);
+                Branch dev = new Branch(BranchName.of("development"), production.name(), development, now, lsn,
+                        false, second.port());
+                return second.state().withProject(withRoot.withBranch(dev));
+            });
+            LOG.log(System.Logger.Level.INFO, "created project {0}: production on timeline {1}, development on {2}",
+                    name, root, development);
+            return state.project(name).orElseThrow();
+        } catch (IOException e) {
+            throw internal("creating project '" + name + "'", e);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Reads
+
+    public List<BranchInfo> list(String project) {
+        Project p = project(project);
+        List<BranchInfo> out = new ArrayList<>();
+        for (Branch branch : p.branches().values()) {
+            out.add(info(p.name(), branch));
+        }
+        return out;
+    }
+
+    public BranchInfo show(String project, String name) {
+        return info(project, branch(project, parseName(name)));
+    }
+
+    public ConnectionInfo connection(String project, String name) {
+        Branch branch = branch(project, parseName(name));
+        String password;
+        try {
+            password = secrets.password(project);
+        } catch (IOException e) {
+            throw internal("reading the password of project '" + project + "'", e);
+        }
+        int port = clientPort(branch);
+        String uri = "postgresql://" + SUPERUSER + ":" + password + "@" + HOST + ":" + port + "/" + DATABASE;
+        return new ConnectionInfo(branch.name().value(), HOST, port, SUPERUSER, password, DATABASE, uri);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Lifecycle
+
+    /**
+     * Creates {@code name} as a child of {@code parentName}, at the parent's head (after a
+     * CHECKPOINT of the parent's running compute, so the child starts without long recovery) or
+     * at {@code at} (an LSN or a time in the parent's history).
+     */
+    public BranchInfo create(String project, String name, String parentName, String at) {
+        return create(project, name, parentName, at, null);
+    }
+
+    /**
+     * As {@link #create(String, String, String, String)}, with an expiry time (ISO-8601, in the
+     * future; {@code null} for none) after which the server deletes the branch.
+     */
+    public BranchInfo create(String project, String name, String parentName, String at, String expiresAt) {
+        BranchName child = parseName(name);
+        Instant expiry = parseExpiry(expiresAt);
+        if (parentName == null || parentName.isBlank()) {
+            throw new BranchException(ErrorCode.BAD_REQUEST, "a new branch needs a parent (e.g. --parent development)");
+        }
+        BranchName parentBranch = parseName(parentName);
+        PointInTime point = at == null || at.isBlank() ? null : PointInTime.parse(at);
+        project(project);
+        ReentrantLock lock = lock(project, parentBranch);
+        try {
+            Branch parent = branch(project, parentBranch);
+            if (catalog.state().project(project).orElseThrow().branch(child).isPresent()) {
+                throw exists(project, child);
+            }
+            long lsn = point == null ? headAfterCheckpoint(project, parent) : resolve(parent, point);
+            TimelineId timeline = createTimeline(parent.timeline(), lsn);
+            Instant now = Instant.now();
+            try {
+                catalog.update(s -> {
+                    Project p = s.project(project).orElseThrow(() -> notFoundProject(project));
+                    if (p.branch(child).isPresent()) {
+                        throw exists(project, child);
+                    }
+                    if (p.branch(parentBranch).isEmpty()) {
+                        throw notFound(project, parentBranch);
+                    }
+                    CatalogState.PortAllocation port = s.allocatePort(portAvailable);
+                    Branch branch = new Branch(child, parentBranch, timeline, now, lsn, false, port.port(), expiry);
+                    return port.state().withProject(p.withBranch(branch));
+                });
+            } catch (RuntimeException e) {
+                // Refused before anything was written: the timeline is nobody's.
+                discardTimeline(timeline);
+                throw e;
+            }
+            // An IOException of the catalog write propagates without deleting the timeline: the
+            // rename may have happened, and the next start deletes it if no branch points at it.
+            LOG.log(System.Logger.Level.INFO, "created branch {0}/{1} from {2} at {3}", project, child,
+                    parentBranch, Lsn.format(lsn));
+            return show(project, child.value());
+        } catch (IOException e) {
+            throw internal("creating branch '" + child + "'", e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Deletes a branch: refused if it is protected or has children; stops its compute, removes
+     * it from the catalog and deletes its timeline (later, if another timeline still branches
+     * from it).
+     */
+    public void delete(String project, String name) {
+        BranchName branchName = parseName(name);
+        ReentrantLock lock = lock(project, branchName);
+        try {
+            Branch branch = branch(project, branchName);
+            checkDeletable(project, catalog.state().project(project).orElseThrow(), branch);
+            computes.stop(computeKey(project, branchName));
+            catalog.update(s -> {
+                Project p = s.project(project).orElseThrow(() -> notFoundProject(project));
+                Branch current = p.branch(branchName).orElseThrow(() -> notFound(project, branchName));
+                checkDeletable(project, p, current);
+                return s.withProject(p.withoutBranch(branchName)).withRetired(current.timeline());
+            });
+            LOG.log(System.Logger.Level.INFO, "deleted branch {0}/{1}", project, branchName);
+        } catch (IOException e) {
+            throw internal("deleting branch '" + branchName + "'", e);
+        } finally {
+            lock.unlock();
+        }
+        collectGarbage(false);
+    }
+
+    /**
+     * Resets a branch to its parent's current state: a new timeline at the parent's head, the
+     * branch repointed (same name, port, children), the old timeline retired, and the compute
+     * restarted on the same port if it was running. Local changes are lost: refused on a
+     * protected branch.
+     */
+    public BranchInfo reset(String project, String name) {
+        BranchName branchName = parseName(name);
+        ReentrantLock lock = lock(project, branchName);
+        try {
+            Branch branch = branch(project, branchName);
+            if (branch.isRoot()) {
+                throw new BranchException(ErrorCode.BAD_REQUEST, "branch '" + branchName
+                        + "' is the root branch: it has no parent to reset from");
+            }
+            checkUnprotected(branch, "reset");
+            ReentrantLock parentLock = lock(project, branch.parent());
+            long lsn;
+            TimelineId timeline;
+            try {
+                Branch parent = branch(project, branch.parent());
+                lsn = headAfterCheckpoint(project, parent);
+                timeline = createTimeline(parent.timeline(), lsn);
+            } finally {
+                parentLock.unlock();
+            }
+            replaceTimeline(project, branch, timeline, lsn, true);
+            LOG.log(System.Logger.Level.INFO, "reset branch {0}/{1} to {2} at {3}", project, branchName,
+                    branch.parent(), Lsn.format(lsn));
+            return show(project, branchName.value());
+        } catch (IOException e) {
+            throw internal("resetting branch '" + branchName + "'", e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Restores a branch to an earlier point of its own history ({@code at}: LSN or time): a new
+     * timeline branched from the branch's current one at that point replaces it. Refused on a
+     * protected branch.
+     */
+    public BranchInfo restore(String project, String name, String at) {
+        BranchName branchName = parseName(name);
+        PointInTime point = PointInTime.parse(at);
+        ReentrantLock lock = lock(project, branchName);
+        try {
+            Branch branch = branch(project, branchName);
+            checkUnprotected(branch, "restore");
+            long lsn = resolve(branch, point);
+            TimelineId timeline = createTimeline(branch.timeline(), lsn);
+            replaceTimeline(project, branch, timeline, branch.parentLsn(), false);
+            LOG.log(System.Logger.Level.INFO, "restored branch {0}/{1} to {2}", project, branchName, Lsn.format(lsn));
+            return show(project, branchName.value());
+        } catch (IOException e) {
+            throw internal("restoring branch '" + branchName + "'", e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public BranchInfo setProtected(String project, String name, boolean value) {
+        BranchName branchName = parseName(name);
+        ReentrantLock lock = lock(project, branchName);
+        try {
+            catalog.update(s -> {
+                Project p = s.project(project).orElseThrow(() -> notFoundProject(project));
+                Branch branch = p.branch(branchName).orElseThrow(() -> notFound(project, branchName));
+                return branch.protectedBranch() == value ? s : s.withProject(p.withBranch(branch.withProtected(value)));
+            });
+            return show(project, branchName.value());
+        } catch (IOException e) {
+            throw internal("updating branch '" + branchName + "'", e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Sets ({@code expiresAt} ISO-8601, in the future) or clears ({@code null}) the branch's expiry. */
+    public BranchInfo setExpiry(String project, String name, String expiresAt) {
+        BranchName branchName = parseName(name);
+        Instant expiry = parseExpiry(expiresAt);
+        ReentrantLock lock = lock(project, branchName);
+        try {
+            catalog.update(s -> {
+                Project p = s.project(project).orElseThrow(() -> notFoundProject(project));
+                Branch branch = p.branch(branchName).orElseThrow(() -> notFound(project, branchName));
+                return s.withProject(p.withBranch(branch.withExpiresAt(expiry)));
+            });
+            return show(project, branchName.value());
+        } catch (IOException e) {
+            throw internal("updating branch '" + branchName + "'", e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Deletes every branch whose expiry time has come by {@code now}. A branch that is protected
+     * or has children is kept (and reported in the log) until that changes; children expire
+     * first when both have expired, since they are tried first.
+     *
+     * @return the branches deleted, as {@code project/name}
+     */
+    public List<String> expire(Instant now) {
+        List<String> deleted = new ArrayList<>();
+        boolean progress = true;
+        Set<String> refused = new HashSet<>();
+        while (progress) {
+            progress = false;
+            for (Project p : catalog.state().projects().values()) {
+                for (Branch branch : p.branches().values()) {
+                    String id = p.name() + "/" + branch.name();
+                    if (!branch.expiredAt(now) || refused.contains(id)) {
+                        continue;
+                    }
+                    try {
+                        delete(p.name(), branch.name().value());
+                        deleted.add(id);
+                        LOG.log(System.Logger.Level.INFO, "branch {0} expired at {1} and was deleted", id, branch.expiresAt());
+                        progress = true;
+                    } catch (BranchException e) {
+                        if (e.code() == ErrorCode.HAS_CHILDREN) {
+                            // Tried again in the next pass of this round if an expired child goes first.
+                            continue;
+                        }
+                        refused.add(id);
+                        if (e.code() != ErrorCode.NOT_FOUND && expiryWarnings.add(id)) {
+                            LOG.log(System.Logger.Level.WARNING, "branch {0} expired but is kept: {1}", id, e.getMessage());
+                        }
+                    }
+                }
+            }
+        }
+        return deleted;
+    }
+
+    /** Starts the branch's compute (no-op if running); returns once it accepts connections. */
+    public BranchInfo startCompute(String project, String name) {
+        BranchName branchName = parseName(name);
+        ReentrantLock lock = lock(project, branchName);
+        try {
+            Branch branch = branch(project, branchName);
+            start(project, branch);
+            return show(project, branchName.value());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Stops the branch's compute (fast shutdown) and unmounts it; no-op if stopped. */
+    public BranchInfo stopCompute(String project, String name) {
+        BranchName branchName = parseName(name);
+        ReentrantLock lock = lock(project, branchName);
+        try {
+            branch(project, branchName);
+            computes.stop(computeKey(project, branchName));
+            return show(project, branchName.value());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Number of branches in all projects, for metrics. */
+    public int branchCount() {
+        return catalog.state().projects().values().stream().mapToInt(p -> p.branches().size()).sum();
+    }
+
+    /** Number of running computes, for metrics. */
+    public int runningComputes() {
+        int running = 0;
+        for (Project p : catalog.state().projects().values()) {
+            for (Branch b : p.branches().values()) {
+                if (computes.running(computeKey(p.name(), b.name())).isPresent()) {
+                    running++;
+                }
+            }
+        }
+        return running;
+    }
+
+    /**
+     * Deletes retired timelines that no other timeline descends from any more, repeatedly (a
+     * deleted child can free its ancestor). With {@code includeUnreferenced} (only at start,
+     * before anything else uses the store) also deletes timelines the catalog does not know:
+     * leftovers of an operation a crash interrupted between storage and catalog.
+     */
+    public void collectGarbage(boolean includeUnreferenced) {
+        try {
+            synchronized (this) {
+                CatalogState state = catalog.state();
+                Set<TimelineId> live = state.liveTimelines();
+                Set<TimelineId> candidates = new HashSet<>(state.retiredTimelines());
+                if (includeUnreferenced) {
+                    for (TimelineId id : store.timelines()) {
+                        if (!live.contains(id)) {
+                            candidates.add(id);
+                        }
+                    }
+                }
+                boolean progress = true;
+                while (progress) {
+                    progress = false;
+                    Set<TimelineId> existing = store.timelines();
+                    Set<TimelineId> ancestors = new HashSet<>();
+                    for (TimelineId id : existing) {
+                        store.ancestor(id).map(Ancestor::timeline).ifPresent(ancestors::add);
+                    }
+                    for (TimelineId candidate : List.copyOf(candidates)) {
+                        if (!existing.contains(candidate)) {
+                            candidates.remove(candidate);
+                        } else if (!ancestors.contains(candidate) && !live.contains(candidate)) {
+                            store.deleteTimeline(candidate);
+                            candidates.remove(candidate);
+                            LOG.log(System.Logger.Level.INFO, "deleted unreferenced timeline {0}", candidate);
+                            progress = true;
+                        }
+                    }
+                }
+                Set<TimelineId> remaining = store.timelines();
+                catalog.update(s -> {
+                    CatalogState next = s;
+                    for (TimelineId id : s.retiredTimelines()) {
+                        if (!remaining.contains(id)) {
+                            next = next.withoutRetired(id);
+                        }
+                    }
+                    return next;
+                });
+            }
+        } catch (IOException | RuntimeException e) {
+            // Garbage stays on disk and is retried at the next delete or start: not fatal.
+            LOG.log(System.Logger.Level.WARNING, "deleting retired timelines failed (retried later): " + e, e);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Internals
+
+    /** The port clients connect to. Today the compute's own port; the proxy's once it fronts branches. */
+    private static int clientPort(Branch branch) {
+        return branch.port();
+    }
+
+    /** The port the compute listens on (same as the client port until the proxy takes that). */
+    private static int computePort(Branch branch) {
+        return branch.port();
+    }
+
+    private Compute start(String project, Branch branch) {
+        try {
+            return computes.start(computeKey(project, branch.name()), branch.timeline(), computePort(branch));
+        } catch (ComputeException e) {
+            throw new BranchException(ErrorCode.COMPUTE_FAILED, "the compute of branch '" + branch.name()
+                    + "' did not start: " + e.getMessage(), e);
+        }
+    }
+
+    /** Checkpoints the branch's running compute (if any) and returns its timeline's head LSN. */
+    private long headAfterCheckpoint(String project, Branch branch) throws IOException {
+        String key = computeKey(project, branch.name());
+        if (computes.running(key).isPresent()) {
+            checkpoint(key);
+        }
+        Timeline timeline = store.timeline(branch.timeline());
+        timeline.sync();
+        return timeline.lastLsn();
+    }
+
+    private void checkpoint(String key) {
+        try {
+            computes.checkpoint(key);
+        } catch (RuntimeException e) {
+            // Still correct without it (the child runs crash recovery), only slower to start.
+            LOG.log(System.Logger.Level.WARNING, "CHECKPOINT of compute {0} failed, the new branch will run "
+                    + "crash recovery: {1}", key, e.getMessage());
+        }
+    }
+
+    /** The LSN of {@code point} in {@code branch}'s timeline, checked against its history. */
+    private long resolve(Branch branch, PointInTime point) {
+        Timeline timeline = store.timeline(branch.timeline());
+        long start = timeline.ancestor().map(Ancestor::lsn).orElse(0L);
+        if (point.isLsn()) {
+            long head = timeline.lastLsn();
+            if (Long.compareUnsigned(point.lsn(), head) > 0) {
+                throw new BranchException(ErrorCode.BAD_REQUEST, "LSN " + point + " is ahead of branch '"
+                        + branch.name() + "' (its head is " + Lsn.format(head) + ")");
+            }
+            if (Long.compareUnsigned(point.lsn(), start) < 0) {
+                throw new BranchException(ErrorCode.BAD_REQUEST, "LSN " + point + " is before the history of branch '"
+                        + branch.name() + "', which starts at " + Lsn.format(start));
+            }
+            return point.lsn();
+        }
+        if (point.time().isAfter(Instant.now())) {
+            throw new BranchException(ErrorCode.BAD_REQUEST, "time " + point + " is in the future");
+        }
+        OptionalLong lsn = timeline.lsnAt(point.time());
+        if (lsn.isEmpty() || lsn.getAsLong() < start) {
+            String first = timeline.marks().isEmpty() ? "no recorded time yet"
+                    : "it starts at " + timeline.marks().getFirst().time();
+            throw new BranchException(ErrorCode.BAD_REQUEST, "branch '" + branch.name()
+                    + "' has no history at or before " + point + " (" + first + ")");
+        }
+        return lsn.getAsLong();
+    }
+
+    private TimelineId createTimeline(TimelineId ancestor, long lsn) throws IOException {
+        try {
+            return store.createBranch(ancestor, lsn);
+        } catch (IllegalArgumentException e) {
+            throw new BranchException(ErrorCode.BAD_REQUEST, "cannot branch at " + Lsn.format(lsn) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Points {@code branch} at {@code timeline}: stops its compute, records the swap and the
+     * old timeline as retired in one catalog write, deletes what can be deleted and restarts
+     * the compute if it was running.
+     */
+    private void replaceTimeline(String project, Branch branch, TimelineId timeline, long parentLsn, boolean reset) {
+        String key = computeKey(project, branch.name());
+        boolean wasRunning = computes.running(key).isPresent();
+        computes.stop(key);
+        try {
+            catalog.update(s -> {
+                Project p = s.project(project).orElseThrow(() -> notFoundProject(project));
+                Branch current = p.branch(branch.name()).orElseThrow(() -> notFound(project, branch.name()));
+                return s.withProject(p.withBranch(current.withTimeline(timeline, parentLsn)))
+                        .withRetired(current.timeline());
+            });
+        } catch (RuntimeException e) {
+            discardTimeline(timeline);
+            if (wasRunning) {
+                startQuietly(project, branch);
+            }
+            throw e;
+        } catch (IOException e) {
+            // Whether the catalog file holds the old or the new timeline is unknown (the rename may
+            // have happened): delete neither; the next start deletes the one no branch points at.
+            throw internal((reset ? "resetting" : "restoring") + " branch '" + branch.name() + "'", e);
+        }
+        collectGarbage(false);
+        if (wasRunning) {
+            start(project, branch.withTimeline(timeline, parentLsn));
+        }
+    }
+
+    private void startQuietly(String project, Branch branch) {
+        try {
+            start(project, branch);
+        } catch (BranchException e) {
+            LOG.log(System.Logger.Level.WARNING, "restarting the compute of {0} failed: {1}", branch.name(), e.getMessage());
+        }
+    }
+
+    private void discardTimeline(TimelineId timeline) {
+        try {
+            store.deleteTimeline(timeline);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "could not delete unused timeline {0} (deleted at next start): {1}",
+                    timeline, e.toString());
+        }
+    }
+
+    private BranchInfo info(String project, Branch branch) {
+        Optional<Compute> compute = computes.running(computeKey(project, branch.name()));
+        String head;
+        try {
+            head = Lsn.format(store.timeline(branch.timeline()).lastLsn());
+        } catch (RuntimeException e) {
+            head = null;
+        }
+        return new BranchInfo(project, branch.name().value(), branch.parent() == null ? null : branch.parent().value(),
+                branch.timeline().toString(), branch.createdAt(),
+                branch.isRoot() ? null : Lsn.format(branch.parentLsn()), head, branch.protectedBranch(),
+                clientPort(branch), compute.isPresent() ? "running" : "stopped", compute.map(Compute::pid).orElse(0L),
+                branch.expiresAt());
+    }
+
+    private static void checkUnprotected(Branch branch, String action) {
+        if (branch.protectedBranch()) {
+            throw new BranchException(ErrorCode.PROTECTED, "branch '" + branch.name() + "' is protected and cannot be "
+                    + action + (action.endsWith("e") ? "d" : "ed") + "; run 'pgbranch branch unprotect "
+                    + branch.name() + "' first if you really mean it");
+        }
+    }
+
+    private static void checkDeletable(String project, Project p, Branch branch) {
+        checkUnprotected(branch, "delete");
+        List<Branch> children = p.children(branch.name());
+        if (!children.isEmpty()) {
+            throw new BranchException(ErrorCode.HAS_CHILDREN, "branch '" + branch.name() + "' of project '" + project
+                    + "' has child branches (" + String.join(", ", children.stream().map(c -> c.name().value()).toList())
+                    + "); delete them first");
+        }
+    }
+
+    private Project project(String project) {
+        return catalog.state().project(project).orElseThrow(() -> notFoundProject(project));
+    }
+
+    private Branch branch(String project, BranchName name) {
+        return project(project).branch(name).orElseThrow(() -> notFound(project, name));
+    }
+
+    private ReentrantLock lock(String project, BranchName name) {
+        ReentrantLock lock = locks.computeIfAbsent(project + "\0" + name.value(), k -> new ReentrantLock());
+        lock.lock();
+        return lock;
+    }
+
+    /** {@code null} stays null; otherwise an ISO-8601 time with offset, in the future. */
+    private static Instant parseExpiry(String text) {
+        if (text == null) {
+            return null;
+        }
+        Instant expiry;
+        try {
+            expiry = java.time.OffsetDateTime.parse(text.strip()).toInstant();
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new BranchException(ErrorCode.BAD_REQUEST, "cannot read expiry '" + text
+                    + "' as an ISO-8601 time with offset like 2026-11-20T10:00:00Z");
+        }
+        if (!expiry.isAfter(Instant.now())) {
+            throw new BranchException(ErrorCode.BAD_REQUEST, "expiry " + expiry + " is not in the future");
+        }
+        return expiry;
+    }
+
+    static BranchName parseName(String name) {
+        try {
+            return BranchName.of(name);
+        } catch (IllegalArgumentException e) {
+            throw new BranchException(ErrorCode.BAD_REQUEST, e.getMessage(), e);
+        }
+    }
+
+    private static BranchException notFound(String project, BranchName name) {
+        return new BranchException(ErrorCode.NOT_FOUND, "branch '" + name + "' does not exist in project '" + project + "'");
+    }
+
+    private static BranchException notFoundProject(String project) {
+        return new BranchException(ErrorCode.NOT_FOUND, "project '" + project + "' does not exist");
+    }
+
+    private static BranchException exists(String project, BranchName name) {
+        return new BranchException(ErrorCode.CONFLICT, "branch '" + name + "' already exists in project '" + project + "'");
+    }
+
+    private static BranchException internal(String what, IOException e) {
+        LOG.log(System.Logger.Level.ERROR, what + " failed", e);
+        return new BranchException(ErrorCode.INTERNAL, what + " failed: " + e.getMessage(), new UncheckedIOException(e));
+    }
+}

@@ -1,0 +1,130 @@
+package dev.pgbranch.pageserver.catalog;
+
+import dev.pgbranch.storage.TimelineId;
+
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.IntPredicate;
+
+/**
+ * One immutable version of the whole catalog: projects, the branch-port allocator and the
+ * timelines waiting to be deleted.
+ *
+ * @param portBase first port handed to branches
+ * @param nextPort where the next port search starts; only moves forward (wrapping at 65535 to
+ *     {@code portBase}) so a deleted branch's port is not handed out again soon
+ * @param projects by name
+ * @param retiredTimelines timelines no branch points at any more (after reset / delete) that
+ *     could not be deleted yet because another timeline branched from them; deleted once free
+ *
+ * <p>The constructor checks the cross-project invariants: branch ports unique, timelines not
+ * shared between branches.
+ */
+public record CatalogState(int portBase, int nextPort, Map<String, Project> projects,
+                           Set<TimelineId> retiredTimelines) {
+
+    public CatalogState {
+        if (portBase < 1 || portBase > 65535 || nextPort < 1 || nextPort > 65535) {
+            throw new IllegalArgumentException("port base/next out of range: " + portBase + "/" + nextPort);
+        }
+        projects = Collections.unmodifiableMap(new TreeMap<>(projects));
+        retiredTimelines = Collections.unmodifiableSet(new TreeSet<>(retiredTimelines));
+        Map<Integer, String> ports = new HashMap<>();
+        Map<TimelineId, String> timelines = new HashMap<>();
+        for (Project project : projects.values()) {
+            for (Branch branch : project.branches().values()) {
+                String who = project.name() + "/" + branch.name();
+                String previous = ports.put(branch.port(), who);
+                if (previous != null) {
+                    throw new IllegalArgumentException("port " + branch.port() + " is given to both '"
+                            + previous + "' and '" + who + "'");
+                }
+                previous = timelines.put(branch.timeline(), who);
+                if (previous != null) {
+                    throw new IllegalArgumentException("timeline " + branch.timeline() + " is used by both '"
+                            + previous + "' and '" + who + "'");
+                }
+                if (retiredTimelines.contains(branch.timeline())) {
+                    throw new IllegalArgumentException("timeline " + branch.timeline() + " of '" + who
+                            + "' is also listed as retired");
+                }
+            }
+        }
+    }
+
+    public static CatalogState empty(int portBase) {
+        return new CatalogState(portBase, portBase, Map.of(), Set.of());
+    }
+
+    public Optional<Project> project(String name) {
+        return Optional.ofNullable(projects.get(name));
+    }
+
+    /** Every timeline a branch points at. */
+    public Set<TimelineId> liveTimelines() {
+        Set<TimelineId> live = new TreeSet<>();
+        projects.values().forEach(p -> p.branches().values().forEach(b -> live.add(b.timeline())));
+        return live;
+    }
+
+    public CatalogState withProject(Project project) {
+        Map<String, Project> copy = new TreeMap<>(projects);
+        copy.put(project.name(), project);
+        return new CatalogState(portBase, nextPort, copy, retiredTimelines);
+    }
+
+    public CatalogState withRetired(TimelineId timeline) {
+        Set<TimelineId> copy = new TreeSet<>(retiredTimelines);
+        copy.add(timeline);
+        return new CatalogState(portBase, nextPort, projects, copy);
+    }
+
+    public CatalogState withoutRetired(TimelineId timeline) {
+        Set<TimelineId> copy = new TreeSet<>(retiredTimelines);
+        copy.remove(timeline);
+        return new CatalogState(portBase, nextPort, projects, copy);
+    }
+
+    /**
+     * Restarts port allocation at {@code base} when the server is started with a different
+     * {@code --branch-port-base}; existing branches keep their ports.
+     */
+    public CatalogState withPortBase(int base) {
+        return base == portBase ? this : new CatalogState(base, base, projects, retiredTimelines);
+    }
+
+    /**
+     * Picks the next port at or after {@link #nextPort} that no branch holds and that
+     * {@code available} accepts (e.g. nothing else listens on it right now), and returns it
+     * with the state whose {@code nextPort} is past it.
+     *
+     * @throws IllegalStateException when every port from the base to 65535 is taken
+     */
+    public PortAllocation allocatePort(IntPredicate available) {
+        Set<Integer> taken = new java.util.HashSet<>();
+        projects.values().forEach(p -> p.branches().values().forEach(b -> taken.add(b.port())));
+        int candidate = nextPort;
+        int span = 65536 - portBase;
+        for (int tried = 0; tried < span; tried++) {
+            if (!taken.contains(candidate) && available.test(candidate)) {
+                int next = candidate == 65535 ? portBase : candidate + 1;
+                return new PortAllocation(candidate, new CatalogState(portBase, next, projects, retiredTimelines));
+            }
+            candidate = candidate == 65535 ? portBase : candidate + 1;
+        }
+        throw new IllegalStateException("no free branch port left between " + portBase + " and 65535");
+    }
+
+    /** A port and the catalog state that records it as allocated. */
+    public record PortAllocation(int port, CatalogState state) {
+        public PortAllocation {
+            Objects.requireNonNull(state, "state");
+        }
+    }
+}

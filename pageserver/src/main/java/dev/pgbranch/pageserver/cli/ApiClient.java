@@ -1,0 +1,119 @@
+package dev.pgbranch.pageserver.cli;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+/**
+ * A small client of the management API for the CLI: JSON in, JSON out, errors turned into
+ * {@link CliException}s carrying the server's message.
+ *
+ * <p>Thread-safe (the JDK client is); one instance per CLI invocation.
+ */
+final class ApiClient {
+
+    static final ObjectMapper JSON = JsonMapper.builder().build();
+
+    /** Long enough for a compute start (mount + Postgres recovery) behind a request. */
+    private static final Duration REQUEST_TIMEOUT = Duration.ofMinutes(5);
+
+    private final String baseUrl;
+    private final String token;
+    private final HttpClient http;
+
+    ApiClient(String baseUrl, String token) {
+        this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+        this.token = token;
+        // HTTP/1.1 outright: the API server does not speak HTTP/2, so skip the h2c upgrade attempt.
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    /** {@code /v1/projects/{p}/branches[/{b}]} with both names percent-encoded. */
+    static String branchPath(String project, String branch) {
+        String path = "/v1/projects/" + encode(project) + "/branches";
+        return branch == null ? path : path + "/" + encode(branch);
+    }
+
+    /** Percent-encodes everything but RFC 3986 unreserved characters, so '/' becomes %2F. */
+    static String encode(String segment) {
+        StringBuilder out = new StringBuilder();
+        for (byte b : segment.getBytes(StandardCharsets.UTF_8)) {
+            int c = b & 0xFF;
+            if (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.'
+                    || c == '_' || c == '~') {
+                out.append((char) c);
+            } else {
+                out.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 0xF, 16)));
+            }
+        }
+        return out.toString();
+    }
+
+    JsonNode get(String path) {
+        return send("GET", path, null);
+    }
+
+    JsonNode post(String path, JsonNode body) {
+        return send("POST", path, body);
+    }
+
+    JsonNode patch(String path, JsonNode body) {
+        return send("PATCH", path, body);
+    }
+
+    JsonNode delete(String path) {
+        return send("DELETE", path, null);
+    }
+
+    private JsonNode send(String method, String path, JsonNode body) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path))
+                .timeout(REQUEST_TIMEOUT)
+                .header("Authorization", "Bearer " + token)
+                .header("Accept", "application/json");
+        try {
+            if (body != null) {
+                request.header("Content-Type", "application/json")
+                        .method(method, HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)));
+            } else {
+                request.method(method, HttpRequest.BodyPublishers.noBody());
+            }
+            HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            JsonNode json = response.body().isEmpty() ? JSON.createObjectNode() : parse(response.body());
+            if (response.statusCode() >= 400) {
+                JsonNode error = json.path("error");
+                String message = error.path("message").asText("HTTP " + response.statusCode());
+                throw new CliException(CliException.REFUSED, message, response.body());
+            }
+            return json;
+        } catch (ConnectException e) {
+            throw new CliException(CliException.UNREACHABLE, "cannot reach the pgbranch server at " + baseUrl
+                    + " (" + e.getMessage() + "); is it running?");
+        } catch (IOException e) {
+            throw new CliException(CliException.UNREACHABLE, "request to " + baseUrl + path + " failed: " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CliException(CliException.UNREACHABLE, "interrupted");
+        }
+    }
+
+    private JsonNode parse(String body) {
+        try {
+            return JSON.readTree(body);
+        } catch (JacksonException e) {
+            throw new CliException(CliException.UNREACHABLE, "the server at " + baseUrl
+                    + " did not answer JSON; is it a pgbranch server? (" + e.getOriginalMessage() + ")");
+        }
+    }
+}

@@ -1,0 +1,313 @@
+package dev.pgbranch.pageserver.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.pgbranch.pageserver.PageServer;
+import dev.pgbranch.storage.Lsn;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The management API over real HTTP against a real server (storage engine, initdb through
+ * FUSE): authentication, statuses and error documents. No compute is started.
+ */
+@Tag("integration")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ApiServerTest {
+
+    private Path dataDirectory;
+    private PageServer server;
+    private HttpClient http;
+    private String base;
+    private String token;
+
+    @BeforeAll
+    void startServer() throws IOException {
+        // Not @TempDir: its 0700 parent would keep the compute user from reaching the mount.
+        dataDirectory = Files.createTempDirectory("pgbranch-api-test");
+        Files.setPosixFilePermissions(dataDirectory, PosixFilePermissions.fromString("rwx--x--x"));
+        int portBase;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            portBase = socket.getLocalPort();
+        }
+        server = PageServer.start(new PageServer.Config(dataDirectory.resolve("data"), 0, portBase));
+        http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        base = "http://127.0.0.1:" + server.apiPort();
+        token = server.token().value();
+    }
+
+    @AfterAll
+    void stopServer() throws IOException {
+        if (server != null) {
+            server.close();
+        }
+        if (dataDirectory != null) {
+            try (Stream<Path> files = Files.walk(dataDirectory)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private HttpResponse<String> send(String method, String path, String body, String bearer) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (bearer != null) {
+            request.header("Authorization", "Bearer " + bearer);
+        }
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> send(String method, String path, String body) throws Exception {
+        return send(method, path, body, token);
+    }
+
+    private static JsonNode json(HttpResponse<String> response) throws IOException {
+        return ApiServer.JSON.readTree(response.body());
+    }
+
+    private static void assertError(HttpResponse<String> response, int status, String code, String messagePart)
+            throws IOException {
+        assertEquals(status, response.statusCode(), response.body());
+        JsonNode error = json(response).path("error");
+        assertEquals(code, error.path("code").asText(), response.body());
+        assertTrue(error.path("message").asText().contains(messagePart), response.body());
+    }
+
+    @Test
+    void everyRouteNeedsTheToken() throws Exception {
+        for (String path : new String[]{"/metrics", "/v1/projects/default/branches", "/v1/projects/default/branches/production",
+                "/nowhere"}) {
+            assertError(send("GET", path, null, null), 401, "UNAUTHORIZED", "bearer token");
+            assertError(send("GET", path, null, token + "x"), 401, "UNAUTHORIZED", "bearer token");
+        }
+        HttpResponse<String> refused = send("DELETE", "/v1/projects/default/branches/development", null, "wrong");
+        assertEquals(401, refused.statusCode());
+        assertEquals(200, send("GET", "/v1/projects/default/branches/development", null).statusCode(),
+                "an unauthorized DELETE deleted nothing");
+    }
+
+    @Test
+    void aNewProjectHasProtectedProductionAndItsChildDevelopment() throws Exception {
+        HttpResponse<String> response = send("GET", "/v1/projects/default/branches", null);
+        assertEquals(200, response.statusCode());
+        JsonNode production = null;
+        JsonNode development = null;
+        for (JsonNode b : json(response).path("branches")) {
+            if (b.path("name").asText().equals("production")) {
+                production = b;
+            } else if (b.path("name").asText().equals("development")) {
+                development = b;
+            }
+        }
+        assertTrue(production != null && development != null, response.body());
+        assertTrue(production.path("protected").asBoolean());
+        assertTrue(production.path("parent").isNull());
+        assertEquals("production", development.path("parent").asText());
+        assertFalse(development.path("protected").asBoolean());
+        for (String field : new String[]{"name", "parent", "timeline", "createdAt", "parentLsn", "protected", "port",
+                "computeState"}) {
+            assertTrue(development.has(field), "branch JSON lacks " + field);
+        }
+        assertEquals("stopped", development.path("computeState").asText());
+        assertTrue(production.path("port").asInt() != development.path("port").asInt());
+    }
+
+    @Test
+    void unknownBranchProjectAndRouteAre404() throws Exception {
+        assertError(send("GET", "/v1/projects/default/branches/nope", null), 404, "NOT_FOUND", "'nope' does not exist");
+        assertError(send("GET", "/v1/projects/nope/branches", null), 404, "NOT_FOUND", "project 'nope'");
+        assertError(send("POST", "/v1/projects/default/branches/nope/reset", null), 404, "NOT_FOUND", "'nope'");
+        assertError(send("DELETE", "/v1/projects/default/branches/dev%2Fnobody", null), 404, "NOT_FOUND", "'dev/nobody'");
+        assertError(send("GET", "/v1/projects/default/branches/production/frobnicate", null), 404, "NOT_FOUND", "no such route");
+        assertError(send("POST", "/v1/projects/default/branches", "{\"name\":\"x1\",\"parent\":\"ghost\"}"), 404,
+                "NOT_FOUND", "'ghost'");
+    }
+
+    @Test
+    void badNamesAndBadBodiesAre400() throws Exception {
+        assertError(send("POST", "/v1/projects/default/branches", "{\"name\":\"../x\",\"parent\":\"development\"}"), 400,
+                "BAD_REQUEST", "'..' segment");
+        assertError(send("GET", "/v1/projects/default/branches/..%2Fx", null), 400, "BAD_REQUEST", "'..' segment");
+        assertError(send("POST", "/v1/projects/default/branches", "{\"name\":\"\",\"parent\":\"development\"}"), 400,
+                "BAD_REQUEST", "empty");
+        assertError(send("POST", "/v1/projects/default/branches", "{\"name\":\"a\\u0007b\",\"parent\":\"development\"}"),
+                400, "BAD_REQUEST", "control character");
+        assertError(send("POST", "/v1/projects/default/branches", "{\"name\":\"" + "x".repeat(64)
+                + "\",\"parent\":\"development\"}"), 400, "BAD_REQUEST", "63 bytes");
+        assertError(send("POST", "/v1/projects/default/branches", "{\"name\":\"x\"}"), 400, "BAD_REQUEST", "'parent'");
+        assertError(send("POST", "/v1/projects/default/branches", "{not json"), 400, "BAD_REQUEST", "not valid JSON");
+        assertError(send("POST", "/v1/projects/default/branches", "[1,2]"), 400, "BAD_REQUEST", "JSON object");
+        assertError(send("POST", "/v1/projects/default/branches", "{\"name\":7,\"parent\":\"development\"}"), 400,
+                "BAD_REQUEST", "must be a string");
+        assertError(send("POST", "/v1/projects/default/branches",
+                "{\"name\":\"x2\",\"parent\":\"development\",\"at\":\"yesterday\"}"), 400, "BAD_REQUEST", "point in time");
+        assertError(send("POST", "/v1/projects/default/branches",
+                "{\"name\":\"x3\",\"parent\":\"development\",\"at\":\"FFFFFFFF/0\"}"), 400, "BAD_REQUEST", "ahead");
+        assertError(send("POST", "/v1/projects/default/branches",
+                "{\"name\":\"x4\",\"parent\":\"development\",\"at\":\"2999-01-01T00:00:00Z\"}"), 400, "BAD_REQUEST", "future");
+        assertError(send("PATCH", "/v1/projects/default/branches/development", "{\"protected\":\"yes\"}"), 400,
+                "BAD_REQUEST", "protected");
+        // java.net.URI refuses to build this path, so it goes over a plain socket; the JDK's HTTP
+        // server itself answers 400 (an HTML body) before our handler runs.
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.apiPort())) {
+            socket.getOutputStream().write(("GET /v1/projects/default/branches/dev%zz HTTP/1.1\r\nHost: x\r\n"
+                    + "Authorization: Bearer " + token + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            String raw = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(raw.startsWith("HTTP/1.1 400"), raw);
+        }
+        HttpResponse<String> list = send("GET", "/v1/projects/default/branches", null);
+        for (String name : new String[]{"\"x\"", "\"x2\"", "\"x3\"", "\"x4\"", "\"../x\""}) {
+            assertFalse(list.body().contains("\"name\":" + name), "rejected request created " + name);
+        }
+    }
+
+    @Test
+    void protectedExistingAndParentBranchesAre409() throws Exception {
+        assertError(send("DELETE", "/v1/projects/default/branches/production", null), 409, "PROTECTED", "protected");
+        assertError(send("POST", "/v1/projects/default/branches/production/reset", null), 400, "BAD_REQUEST", "no parent");
+        assertError(send("POST", "/v1/projects/default/branches", "{\"name\":\"development\",\"parent\":\"production\"}"),
+                409, "CONFLICT", "already exists");
+
+        HttpResponse<String> created = send("POST", "/v1/projects/default/branches",
+                "{\"name\":\"api/parent\",\"parent\":\"development\"}");
+        assertEquals(201, created.statusCode(), created.body());
+        assertEquals(201, send("POST", "/v1/projects/default/branches",
+                "{\"name\":\"api/parent/child\",\"parent\":\"api/parent\"}").statusCode());
+        assertError(send("DELETE", "/v1/projects/default/branches/api%2Fparent", null), 409, "HAS_CHILDREN",
+                "api/parent/child");
+        assertError(send("DELETE", "/v1/projects/default/branches/development", null), 409, "HAS_CHILDREN", "api/parent");
+
+        HttpResponse<String> protect = send("PATCH", "/v1/projects/default/branches/api%2Fparent%2Fchild",
+                "{\"protected\":true}");
+        assertEquals(200, protect.statusCode());
+        assertTrue(json(protect).path("protected").asBoolean());
+        assertError(send("DELETE", "/v1/projects/default/branches/api%2Fparent%2Fchild", null), 409, "PROTECTED",
+                "unprotect");
+        assertError(send("POST", "/v1/projects/default/branches/api%2Fparent%2Fchild/reset", null), 409, "PROTECTED",
+                "protected");
+        assertEquals(200, send("PATCH", "/v1/projects/default/branches/api%2Fparent%2Fchild",
+                "{\"protected\":false}").statusCode());
+
+        assertEquals(204, send("DELETE", "/v1/projects/default/branches/api%2Fparent%2Fchild", null).statusCode());
+        assertEquals(204, send("DELETE", "/v1/projects/default/branches/api%2Fparent", null).statusCode());
+        assertError(send("GET", "/v1/projects/default/branches/api%2Fparent", null), 404, "NOT_FOUND", "api/parent");
+    }
+
+    @Test
+    void aCreatedBranchRecordsItsParentAndLsnAndGetsItsOwnPort() throws Exception {
+        HttpResponse<String> created = send("POST", "/v1/projects/default/branches",
+                "{\"name\":\"api/show\",\"parent\":\"development\"}");
+        assertEquals(201, created.statusCode(), created.body());
+        JsonNode branch = json(created);
+        JsonNode development = json(send("GET", "/v1/projects/default/branches/development", null));
+        assertEquals("development", branch.path("parent").asText());
+        assertTrue(Lsn.parse(branch.path("parentLsn").asText()) <= Lsn.parse(development.path("headLsn").asText()),
+                "taken at development's head");
+        assertTrue(branch.path("port").asInt() > 0);
+        assertTrue(branch.path("port").asInt() != development.path("port").asInt());
+        JsonNode shown = json(send("GET", "/v1/projects/default/branches/api%2Fshow", null));
+        ((com.fasterxml.jackson.databind.node.ObjectNode) shown).remove("headLsn");
+        ((com.fasterxml.jackson.databind.node.ObjectNode) branch).remove("headLsn");
+        assertEquals(branch, shown);
+
+        HttpResponse<String> connection = send("GET", "/v1/projects/default/branches/api%2Fshow/connection", null);
+        assertEquals(200, connection.statusCode());
+        String uri = json(connection).path("uri").asText();
+        assertTrue(uri.startsWith("postgresql://postgres:") && uri.endsWith("@127.0.0.1:" + branch.path("port").asInt()
+                + "/postgres"), uri);
+        assertEquals(204, send("DELETE", "/v1/projects/default/branches/api%2Fshow", null).statusCode());
+    }
+
+    @Test
+    void theTokenAndThePasswordAreReadableByTheOwnerOnly() throws IOException {
+        Path data = dataDirectory.resolve("data");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve(ApiToken.FILE_NAME))));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(
+                data.resolve("secrets").resolve("default.password"))));
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("secrets"))));
+        ServerInfo info = ServerInfo.read(data);
+        assertEquals(ProcessHandle.current().pid(), info.pid());
+        assertEquals(server.apiPort(), info.apiPort());
+    }
+
+    @Test
+    void aSecondServerOnTheSameDataDirectoryIsRefused() {
+        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () ->
+                PageServer.start(new PageServer.Config(dataDirectory.resolve("data"), 0, null)).close());
+        assertTrue(e.getMessage().contains("another pgbranch server is running"), e.getMessage());
+    }
+
+    @Test
+    void expiryIsSetOnCreateChangedByPatchAndMustBeInTheFuture() throws Exception {
+        String inAnHour = java.time.Instant.now().plusSeconds(3600).toString();
+        HttpResponse<String> created = send("POST", "/v1/projects/default/branches",
+                "{\"name\":\"api/expiring\",\"parent\":\"development\",\"expiresAt\":\"" + inAnHour + "\"}");
+        assertEquals(201, created.statusCode(), created.body());
+        assertEquals(java.time.Instant.parse(inAnHour).toString(), json(created).path("expiresAt").asText());
+        HttpResponse<String> cleared = send("PATCH", "/v1/projects/default/branches/api%2Fexpiring", "{\"expiresAt\":null}");
+        assertEquals(200, cleared.statusCode(), cleared.body());
+        assertTrue(json(cleared).path("expiresAt").isNull());
+        assertError(send("PATCH", "/v1/projects/default/branches/api%2Fexpiring", "{\"expiresAt\":\"2001-01-01T00:00:00Z\"}"),
+                400, "BAD_REQUEST", "not in the future");
+        assertError(send("POST", "/v1/projects/default/branches",
+                "{\"name\":\"api/late\",\"parent\":\"development\",\"expiresAt\":\"soon\"}"), 400, "BAD_REQUEST", "ISO-8601");
+        assertError(send("PATCH", "/v1/projects/default/branches/api%2Fexpiring", "{}"), 400, "BAD_REQUEST", "PATCH needs");
+        assertEquals(204, send("DELETE", "/v1/projects/default/branches/api%2Fexpiring", null).statusCode());
+    }
+
+    @Test
+    void restoreNeedsAPointInTheBranchsHistoryAndRespectsProtection() throws Exception {
+        assertEquals(201, send("POST", "/v1/projects/default/branches",
+                "{\"name\":\"api/restore\",\"parent\":\"development\"}").statusCode());
+        String head = json(send("GET", "/v1/projects/default/branches/api%2Frestore", null)).path("headLsn").asText();
+        HttpResponse<String> restored = send("POST", "/v1/projects/default/branches/api%2Frestore/restore",
+                "{\"at\":\"" + head + "\"}");
+        assertEquals(200, restored.statusCode(), restored.body());
+        assertError(send("POST", "/v1/projects/default/branches/api%2Frestore/restore", "{}"), 400, "BAD_REQUEST", "'at'");
+        assertError(send("POST", "/v1/projects/default/branches/api%2Frestore/restore", "{\"at\":\"0/0\"}"), 400,
+                "BAD_REQUEST", "before the history");
+        assertError(send("POST", "/v1/projects/default/branches/production/restore", "{\"at\":\"" + head + "\"}"), 409,
+                "PROTECTED", "protected");
+        assertEquals(204, send("DELETE", "/v1/projects/default/branches/api%2Frestore", null).statusCode());
+    }
+
+    @Test
+    void wrongMethodsAre405WithAllow() throws Exception {
+        HttpResponse<String> response = send("PUT", "/v1/projects/default/branches/development", "{}");
+        assertEquals(405, response.statusCode());
+        assertEquals("GET, PATCH, DELETE", response.headers().firstValue("Allow").orElse(""));
+    }
+
+    @Test
+    void metricsArePrometheusText() throws Exception {
+        assertEquals(200, send("GET", "/v1/projects/default/branches", null).statusCode());
+        HttpResponse<String> response = send("GET", "/metrics", null);
+        assertEquals(200, response.statusCode());
+        assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
+        String text = response.body();
+        assertTrue(text.contains("# TYPE pgbranch_branches gauge\n"), text);
+        assertTrue(text.matches("(?s).*\npgbranch_branches [1-9][0-9]*\n.*"), text);
+        assertTrue(text.contains("\npgbranch_computes_running 0\n"), text);
+        assertTrue(text.contains("pgbranch_store_timelines "), text);
+        assertTrue(text.contains("pgbranch_api_requests_total{status=\"200\"}"), text);
+    }
+}

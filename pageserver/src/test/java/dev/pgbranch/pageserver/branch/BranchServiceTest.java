@@ -1,0 +1,295 @@
+package dev.pgbranch.pageserver.branch;
+
+import dev.pgbranch.pageserver.catalog.Branch;
+import dev.pgbranch.pageserver.catalog.BranchName;
+import dev.pgbranch.pageserver.catalog.Catalog;
+import dev.pgbranch.pageserver.catalog.CatalogState;
+import dev.pgbranch.pageserver.catalog.Project;
+import dev.pgbranch.pageserver.compute.ComputeManager;
+import dev.pgbranch.pageserver.compute.ComputeUser;
+import dev.pgbranch.pageserver.compute.PostgresInstallation;
+import dev.pgbranch.storage.InodeKind;
+import dev.pgbranch.storage.Lsn;
+import dev.pgbranch.storage.Namespace;
+import dev.pgbranch.storage.PageStore;
+import dev.pgbranch.storage.StoreOptions;
+import dev.pgbranch.storage.Timeline;
+import dev.pgbranch.storage.TimelineId;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The branch lifecycle against the real storage engine and a real catalog file, with files
+ * written straight into timelines instead of through Postgres (no compute is started, so no
+ * FUSE or Postgres is needed: {@code BranchWorkflowTest} covers those).
+ */
+class BranchServiceTest {
+
+    private static final String P = Project.DEFAULT;
+
+    @TempDir
+    Path dir;
+
+    private PageStore store;
+    private Catalog catalog;
+    private ComputeManager computes;
+    private BranchService service;
+    private int nextFreePort = 40000;
+
+    @BeforeEach
+    void open() throws Exception {
+        store = PageStore.open(dir.resolve("store"), StoreOptions.defaults());
+        catalog = Catalog.open(dir.resolve("catalog.json"), 40000);
+        computes = new ComputeManager(store, dir.resolve("run"), PostgresInstallation.detect(), ComputeUser.detect());
+        service = new BranchService(catalog, store, computes, new ProjectSecrets(dir.resolve("secrets")), port -> true);
+        // A project as createProject leaves it, minus initdb: production (protected) -> development.
+        TimelineId root = store.createRootTimeline(0, 0);
+        write(root, "base", "from production");
+        TimelineId development = store.createBranch(root, store.timeline(root).lastLsn());
+        Instant now = Instant.now();
+        catalog.update(s -> {
+            Branch production = new Branch(BranchName.of("production"), null, root, now, 0, true, 40000);
+            Branch dev = new Branch(BranchName.of("development"), production.name(), development, now,
+                    store.timeline(root).lastLsn(), false, 40001);
+            return new CatalogState(40000, 40002, Map.of(P, new Project(P, now, Map.of(production.name(), production,
+                    dev.name(), dev))), s.retiredTimelines());
+        });
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        computes.close();
+        store.close();
+    }
+
+    private void write(TimelineId timeline, String name, String content) throws Exception {
+        Timeline t = store.timeline(timeline);
+        long inode = t.lookup(Namespace.ROOT_INODE, name);
+        if (inode == Namespace.NO_INODE) {
+            inode = t.create(Namespace.ROOT_INODE, name, InodeKind.FILE, 0600, 0, 0);
+        }
+        t.truncate(inode, 0);
+        t.write(inode, 0, ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8)));
+        t.sync();
+    }
+
+    private String read(String branch, String name) throws Exception {
+        Timeline t = store.timeline(TimelineId.parse(service.show(P, branch).timeline()));
+        long inode = t.lookup(Namespace.ROOT_INODE, name);
+        if (inode == Namespace.NO_INODE) {
+            return null;
+        }
+        ByteBuffer buffer = ByteBuffer.allocate(256);
+        int n = t.read(inode, 0, buffer);
+        return new String(buffer.array(), 0, n, StandardCharsets.UTF_8);
+    }
+
+    private TimelineId timeline(String branch) {
+        return TimelineId.parse(service.show(P, branch).timeline());
+    }
+
+    @Test
+    void aChildSeesItsParentsDataAndTheyDivergeFromThere() throws Exception {
+        write(timeline("development"), "table", "v1");
+        BranchInfo alex = service.create(P, "dev/alex", "development", null);
+        assertEquals("v1", read("dev/alex", "table"));
+        assertEquals("from production", read("dev/alex", "base"));
+        write(timeline("dev/alex"), "table", "alex's change");
+        write(timeline("development"), "table", "v2");
+        assertEquals("alex's change", read("dev/alex", "table"));
+        assertEquals("v2", read("development", "table"));
+        assertEquals(40002, alex.port());
+        assertEquals("development", alex.parent());
+    }
+
+    @Test
+    void resetKeepsNameAndPortAndMatchesTheParentsCurrentState() throws Exception {
+        write(timeline("development"), "table", "v1");
+        BranchInfo before = service.create(P, "dev/alex", "development", null);
+        write(timeline("dev/alex"), "mine", "local work");
+        write(timeline("development"), "table", "v2");
+        BranchInfo after = service.reset(P, "dev/alex");
+        assertEquals(before.port(), after.port());
+        assertEquals(before.createdAt(), after.createdAt());
+        assertNotEquals(before.timeline(), after.timeline());
+        assertEquals("v2", read("dev/alex", "table"));
+        assertEquals(null, read("dev/alex", "mine"));
+        assertFalse(store.timelines().contains(TimelineId.parse(before.timeline())), "the old timeline is deleted");
+        assertTrue(catalog.state().retiredTimelines().isEmpty());
+    }
+
+    @Test
+    void resettingABranchWithChildrenKeepsItsOldTimelineUntilTheyAreGone() throws Exception {
+        service.create(P, "dev/alex", "development", null);
+        TimelineId old = timeline("dev/alex");
+        service.create(P, "dev/alex/experiment", "dev/alex", null);
+        service.reset(P, "dev/alex");
+        assertTrue(store.timelines().contains(old), "the child still reads through it");
+        assertEquals(java.util.Set.of(old), catalog.state().retiredTimelines());
+        service.delete(P, "dev/alex/experiment");
+        assertFalse(store.timelines().contains(old));
+        assertTrue(catalog.state().retiredTimelines().isEmpty());
+    }
+
+    @Test
+    void branchingAtAnLsnSeesThatMomentOnly() throws Exception {
+        write(timeline("development"), "table", "v1");
+        String lsn = service.show(P, "development").headLsn();
+        write(timeline("development"), "table", "v2");
+        BranchInfo hotfix = service.create(P, "hotfix", "development", lsn);
+        assertEquals(lsn, hotfix.parentLsn());
+        assertEquals("v1", read("hotfix", "table"));
+    }
+
+    @Test
+    void branchingAtATimeUsesTheTimeMarks() throws Exception {
+        TimeMarker marker = new TimeMarker(catalog, store);
+        write(timeline("development"), "table", "v1");
+        marker.markAll();
+        Thread.sleep(20);
+        Instant between = Instant.now();
+        Thread.sleep(20);
+        write(timeline("development"), "table", "v2");
+        marker.markAll();
+        service.create(P, "hotfix", "development", between.toString());
+        assertEquals("v1", read("hotfix", "table"));
+        BranchException early = assertThrows(BranchException.class,
+                () -> service.create(P, "too-early", "development", "2001-01-01T00:00:00Z"));
+        assertEquals(ErrorCode.BAD_REQUEST, early.code());
+        assertTrue(early.getMessage().contains("no history"), early.getMessage());
+    }
+
+    @Test
+    void restoreGoesBackInTheBranchsOwnHistory() throws Exception {
+        service.create(P, "dev/alex", "development", null);
+        write(timeline("dev/alex"), "table", "good");
+        String good = service.show(P, "dev/alex").headLsn();
+        write(timeline("dev/alex"), "table", "dropped by mistake");
+        BranchInfo restored = service.restore(P, "dev/alex", good);
+        assertEquals("good", read("dev/alex", "table"));
+        assertEquals(service.show(P, "dev/alex").port(), restored.port());
+        assertEquals(ErrorCode.PROTECTED, assertThrows(BranchException.class,
+                () -> service.restore(P, "production", Lsn.format(1))).code());
+    }
+
+    @Test
+    void deleteRefusesProtectedBranchesAndBranchesWithChildren() throws Exception {
+        assertEquals(ErrorCode.PROTECTED, assertThrows(BranchException.class, () -> service.delete(P, "production")).code());
+        service.create(P, "dev/alex", "development", null);
+        BranchException hasChildren = assertThrows(BranchException.class, () -> service.delete(P, "development"));
+        assertEquals(ErrorCode.HAS_CHILDREN, hasChildren.code());
+        assertTrue(hasChildren.getMessage().contains("(dev/alex); delete them first"), hasChildren.getMessage());
+        TimelineId development = timeline("development");
+        service.setProtected(P, "production", false);
+        assertEquals(ErrorCode.HAS_CHILDREN, assertThrows(BranchException.class, () -> service.delete(P, "production")).code());
+        assertTrue(store.timelines().contains(development), "refusals delete nothing");
+    }
+
+    @Test
+    void timelinesLeftByACrashBeforeTheCatalogWriteAreDeletedAtStart() throws Exception {
+        // What a crash between store.createBranch and the catalog update leaves behind.
+        TimelineId orphan = store.createBranch(timeline("development"), store.timeline(timeline("development")).lastLsn());
+        TimelineId orphanChild = store.createBranch(orphan, store.timeline(orphan).lastLsn());
+        service.collectGarbage(false);
+        assertTrue(store.timelines().contains(orphan), "at run time only retired timelines are deleted");
+        service.collectGarbage(true);
+        assertFalse(store.timelines().contains(orphan));
+        assertFalse(store.timelines().contains(orphanChild));
+        assertEquals(catalog.state().liveTimelines(), store.timelines());
+    }
+
+    @Test
+    void concurrentCreatesOfOneNameMakeOneBranchAndLeaveNoOrphan() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<BranchInfo>> results = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                Callable<BranchInfo> create = () -> service.create(P, "dev/race", "development", null);
+                results.add(pool.submit(create));
+            }
+            int created = 0;
+            int conflicts = 0;
+            for (Future<BranchInfo> result : results) {
+                try {
+                    result.get();
+                    created++;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    assertEquals(ErrorCode.CONFLICT, ((BranchException) e.getCause()).code());
+                    conflicts++;
+                }
+            }
+            assertEquals(1, created);
+            assertEquals(7, conflicts);
+            assertEquals(catalog.state().liveTimelines(), store.timelines(), "losers deleted their timelines");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void theCatalogOnDiskHasEveryChangeAfterEachOperation() throws Exception {
+        service.create(P, "dev/alex", "development", null);
+        service.setProtected(P, "dev/alex", true);
+        CatalogState reread = Catalog.open(dir.resolve("catalog.json"), 1).state();
+        assertEquals(catalog.state(), reread);
+        assertTrue(reread.project(P).orElseThrow().branch(BranchName.of("dev/alex")).orElseThrow().protectedBranch());
+    }
+
+    @Test
+    void expiredBranchesAreDeletedChildrenFirstButProtectedOnesAndParentsOfLiveBranchesAreKept() throws Exception {
+        String soon = Instant.now().plusSeconds(60).toString();
+        service.create(P, "ci/run-1", "development", null, soon);
+        service.create(P, "ci/run-1/step", "ci/run-1", null, soon);
+        service.create(P, "ci/keep-parent", "development", null, soon);
+        service.create(P, "ci/keep-parent/child", "ci/keep-parent", null);
+        service.create(P, "ci/protected", "development", null, soon);
+        service.setProtected(P, "ci/protected", true);
+        service.create(P, "ci/forever", "development", null);
+        assertEquals(List.of(), service.expire(Instant.now()), "nothing has expired yet");
+
+        List<String> deleted = service.expire(Instant.now().plusSeconds(120));
+        assertEquals(List.of(P + "/ci/run-1/step", P + "/ci/run-1"), deleted, "the child goes first, then its parent");
+        List<String> left = service.list(P).stream().map(BranchInfo::name).toList();
+        assertTrue(left.containsAll(List.of("ci/keep-parent", "ci/keep-parent/child", "ci/protected", "ci/forever")), left.toString());
+        assertEquals(catalog.state().liveTimelines(), store.timelines(), "expired branches' timelines are deleted");
+
+        service.setExpiry(P, "ci/protected", null);
+        assertEquals(null, service.show(P, "ci/protected").expiresAt());
+        BranchException past = assertThrows(BranchException.class,
+                () -> service.create(P, "ci/late", "development", null, "2001-01-01T00:00:00Z"));
+        assertEquals(ErrorCode.BAD_REQUEST, past.code());
+        assertTrue(past.getMessage().contains("not in the future"), past.getMessage());
+    }
+
+    @Test
+    void aRootBranchCannotBeResetAndUnknownNamesAreNotFound() {
+        service.setProtected(P, "production", false);
+        assertEquals(ErrorCode.BAD_REQUEST, assertThrows(BranchException.class, () -> service.reset(P, "production")).code());
+        assertEquals(ErrorCode.NOT_FOUND, assertThrows(BranchException.class, () -> service.show(P, "nope")).code());
+        assertEquals(ErrorCode.NOT_FOUND, assertThrows(BranchException.class,
+                () -> service.create(P, "x", "nope", null)).code());
+        assertEquals(ErrorCode.NOT_FOUND, assertThrows(BranchException.class, () -> service.list("nope")).code());
+        assertEquals(ErrorCode.BAD_REQUEST, assertThrows(BranchException.class,
+                () -> service.create(P, "../x", "development", null)).code());
+    }
+}
