@@ -31,7 +31,12 @@ public interface Namespace {
     /** The inode's attributes, or empty if it does not exist at this LSN. */
     Optional<InodeAttributes> attributes(long inode) throws IOException;
 
-    /** The inode named {@code name} in {@code directory}, or {@link #NO_INODE}. */
+    /**
+     * The inode named {@code name} in {@code directory}, or {@link #NO_INODE}. {@code "."} is the
+     * directory itself and {@code ".."} its parent (the root is its own parent).
+     *
+     * @throws NamespaceException NOT_FOUND / NOT_A_DIRECTORY if {@code directory} is missing or a file
+     */
     long lookup(long directory, String name) throws IOException;
 
     /**

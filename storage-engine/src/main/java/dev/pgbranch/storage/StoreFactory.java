@@ -10,6 +10,6 @@ final class StoreFactory {
     }
 
     static PageStore open(Path directory, StoreOptions options) throws IOException {
-        throw new UnsupportedOperationException("storage engine not implemented yet");
+        return LayeredStore.open(directory, options);
     }
 }

@@ -12,8 +12,10 @@ import java.util.OptionalLong;
  * views of any earlier LSN (down to the ancestor's history below the branch point).
  *
  * <p>Every mutating call is atomic (after a crash it is either wholly present or wholly absent)
- * and advances {@link #lastLsn()} by at least one. It is durable once a later {@link #sync()}
- * returns.
+ * and advances {@link #lastLsn()} by at least one (by exactly one in this engine: LSNs count
+ * mutations). A call that changes nothing (a zero-length write, renaming a name onto itself or
+ * onto another name of the same inode) advances nothing. A refused call (NamespaceException)
+ * changes nothing. A mutation is durable once a later {@link #sync()} returns.
  *
  * <p>Thread-safety: safe for concurrent use; mutations are serialized internally (one writer
  * at a time), reads proceed concurrently with them.

@@ -1,0 +1,365 @@
+package dev.pgbranch.storage;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+import java.util.zip.CRC32C;
+import net.jpountz.lz4.LZ4Exception;
+import net.jpountz.lz4.LZ4Factory;
+import net.jpountz.lz4.LZ4SafeDecompressor;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.roaringbitmap.RoaringBitmap;
+
+/**
+ * An open, verified layer file ({@link LayerFormat}). Opening reads and checks the header,
+ * index and bitmaps into memory; values are read on demand with positional reads, checked
+ * against their CRC32C, decompressed and cached in the {@link PageCache}.
+ *
+ * <p>Thread-safety: immutable after open; concurrent reads are safe.
+ *
+ * <p>Errors: any mismatch is an {@link IOException} naming the file and offset; a value is never
+ * returned unless its checksum matched.
+ *
+ * <p>Interrupts: a reader's interrupt status is held back during its read; if an interrupt
+ * still closes the channel, it is reopened for the other readers.
+ */
+final class LayerFile implements AutoCloseable {
+
+    private static final LZ4SafeDecompressor LZ4 = LZ4Factory.safeInstance().safeDecompressor();
+
+    private final long id;
+    private final Path path;
+    /** Reopened if another thread's interrupt closed it (see {@link #channel()}). */
+    private volatile FileChannel channel;
+    private volatile boolean closed;
+    private final LayerFormat.Header header;
+    private final long fileSize;
+    private final long[] inodes;
+    private final long[] blocks;
+    private final long[] lsns;
+    private final long[] offsets;
+    private final int[] lengths;
+    private final byte[] kinds;
+    private final byte[] encodings;
+    private final int[] crcs;
+    private final Long2ObjectHashMap<RoaringBitmap> bitmaps;
+
+    private LayerFile(long id, Path path, FileChannel channel, LayerFormat.Header header, long fileSize,
+                      ByteBuffer index, Long2ObjectHashMap<RoaringBitmap> bitmaps) throws IOException {
+        this.id = id;
+        this.path = path;
+        this.channel = channel;
+        this.header = header;
+        this.fileSize = fileSize;
+        this.bitmaps = bitmaps;
+        int n = header.entryCount();
+        inodes = new long[n];
+        blocks = new long[n];
+        lsns = new long[n];
+        offsets = new long[n];
+        lengths = new int[n];
+        kinds = new byte[n];
+        encodings = new byte[n];
+        crcs = new int[n];
+        for (int i = 0; i < n; i++) {
+            inodes[i] = index.getLong();
+            blocks[i] = index.getLong();
+            lsns[i] = index.getLong();
+            offsets[i] = index.getLong();
+            lengths[i] = index.getInt();
+            kinds[i] = index.get();
+            encodings[i] = index.get();
+            crcs[i] = index.getInt();
+            long entryOffset = header.indexOffset() + (long) i * LayerFormat.ENTRY_LENGTH;
+            if (offsets[i] < LayerFormat.HEADER_LENGTH || lengths[i] < 0
+                    || offsets[i] + lengths[i] > header.indexOffset()) {
+                throw corrupt("index entry " + i + " points outside the values", entryOffset);
+            }
+            if (i > 0 && compare(i - 1, inodes[i], blocks[i], lsns[i]) >= 0) {
+                throw corrupt("index entry " + i + " out of order", entryOffset);
+            }
+        }
+    }
+
+    /**
+     * Opens and verifies a layer file.
+     *
+     * @throws IOException naming the file (and offset) if it is missing, truncated or corrupt
+     */
+    static LayerFile open(long id, Path path) throws IOException {
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(path, StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            throw new IOException("layer file " + path + " is missing", e);
+        }
+        try {
+            long size = channel.size();
+            if (size < LayerFormat.HEADER_LENGTH) {
+                throw new IOException("layer file " + path + " is truncated: " + size + " bytes, header needs "
+                        + LayerFormat.HEADER_LENGTH + " (offset " + size + ")");
+            }
+            ByteBuffer headerBytes = ByteBuffer.allocate(LayerFormat.HEADER_LENGTH);
+            readFully(channel, headerBytes, 0, path);
+            LayerFormat.Header header;
+            try {
+                header = LayerFormat.Header.decode(headerBytes);
+            } catch (IllegalArgumentException e) {
+                throw new IOException("layer file " + path + ": " + e.getMessage(), e);
+            }
+            if (header.indexOffset() < LayerFormat.HEADER_LENGTH
+                    || header.bitmapOffset() != header.indexOffset() + header.indexLength()
+                    || header.bitmapLength() < 8
+                    || header.bitmapOffset() + header.bitmapLength() != size) {
+                throw new IOException("layer file " + path + " is truncated or damaged: header says index at "
+                        + header.indexOffset() + "+" + header.indexLength() + ", bitmaps at " + header.bitmapOffset()
+                        + "+" + header.bitmapLength() + " but the file has " + size + " bytes (offset 84)");
+            }
+            if (header.indexLength() > Integer.MAX_VALUE || header.bitmapLength() > Integer.MAX_VALUE) {
+                throw new IOException("layer file " + path + ": index or bitmaps too large (offset 84)");
+            }
+            ByteBuffer index = ByteBuffer.allocate((int) header.indexLength());
+            readFully(channel, index, header.indexOffset(), path);
+            int entriesLength = (int) header.indexLength() - 4;
+            if (index.getInt(entriesLength) != LayerFormat.crc(index.array(), 0, entriesLength)) {
+                throw new IOException("layer file " + path + ": index checksum mismatch at offset "
+                        + header.indexOffset());
+            }
+            index.flip();
+            ByteBuffer bitmapSection = ByteBuffer.allocate((int) header.bitmapLength());
+            readFully(channel, bitmapSection, header.bitmapOffset(), path);
+            int sectionLength = bitmapSection.capacity() - 4;
+            if (bitmapSection.getInt(sectionLength) != LayerFormat.crc(bitmapSection.array(), 0, sectionLength)) {
+                throw new IOException("layer file " + path + ": bitmap checksum mismatch at offset "
+                        + header.bitmapOffset());
+            }
+            Long2ObjectHashMap<RoaringBitmap> bitmaps = decodeBitmaps(bitmapSection, sectionLength, path,
+                    header.bitmapOffset());
+            return new LayerFile(id, path, channel, header, size, index, bitmaps);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    private static Long2ObjectHashMap<RoaringBitmap> decodeBitmaps(ByteBuffer b, int length, Path path, long offset)
+            throws IOException {
+        Long2ObjectHashMap<RoaringBitmap> map = new Long2ObjectHashMap<>();
+        try {
+            b.clear();
+            b.limit(length);
+            int count = b.getInt();
+            for (int i = 0; i < count; i++) {
+                long inode = b.getLong();
+                int n = b.getInt();
+                ByteBuffer slice = b.slice(b.position(), n);
+                RoaringBitmap bitmap = new RoaringBitmap();
+                bitmap.deserialize(slice);
+                b.position(b.position() + n);
+                map.put(inode, bitmap);
+            }
+            if (b.hasRemaining()) {
+                throw new IOException("layer file " + path + ": trailing bytes in bitmaps at offset " + (offset + b.position()));
+            }
+        } catch (IOException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new IOException("layer file " + path + ": undecodable bitmaps at offset " + (offset + b.position()), e);
+        }
+        return map;
+    }
+
+    private IOException corrupt(String what, long offset) {
+        return new IOException("layer file " + path + ": " + what + " at offset " + offset);
+    }
+
+    private static void readFully(FileChannel channel, ByteBuffer buffer, long position, Path path) throws IOException {
+        long start = position;
+        while (buffer.hasRemaining()) {
+            int n = channel.read(buffer, position);
+            if (n < 0) {
+                throw new EOFException("layer file " + path + " is truncated: reading " + buffer.capacity()
+                        + " bytes at offset " + start + " hit the end at offset " + position);
+            }
+            position += n;
+        }
+    }
+
+    private int compare(int i, long inode, long block, long lsn) {
+        int c = Keys.compare(inodes[i], blocks[i], inode, block);
+        return c != 0 ? c : Long.compare(lsns[i], lsn);
+    }
+
+    /** Whether the key may have versions here (bitmap check, no I/O). */
+    boolean mayContain(long inode, long block) {
+        RoaringBitmap b = bitmaps.get(inode);
+        return b != null && b.contains(Keys.bitmapMember(block));
+    }
+
+    /**
+     * The newest version of the key at or below {@code lsn} in this file, or null.
+     *
+     * @throws IOException naming the file and offset if the stored value is corrupt
+     */
+    Object get(long inode, long block, long lsn, PageCache cache) throws IOException {
+        if (lsn < header.minLsn() || !mayContain(inode, block)) {
+            return null;
+        }
+        int lo = 0, hi = inodes.length - 1, found = -1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            if (compare(mid, inode, block, lsn) <= 0) {
+                found = mid;
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        if (found < 0 || inodes[found] != inode || blocks[found] != block) {
+            return null;
+        }
+        return value(found, cache);
+    }
+
+    /**
+     * Reads stored bytes. An interrupt of a thread inside a FileChannel read closes the channel
+     * for every thread: the file is reopened so that only the interrupted read fails.
+     */
+    private void readValue(ByteBuffer stored, long offset) throws IOException {
+        // An interrupt would close the channel under every reader: hold it back during the read.
+        boolean interrupted = Thread.interrupted();
+        try {
+            readValueInterruptibly(stored, offset);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void readValueInterruptibly(ByteBuffer stored, long offset) throws IOException {
+        while (true) {
+            try {
+                readFully(channel(), stored, offset, path);
+                return;
+            } catch (java.nio.channels.ClosedChannelException e) {
+                if (closed) {
+                    throw new IOException("layer file " + path + " is closed", e);
+                }
+                if (e instanceof java.nio.channels.ClosedByInterruptException || Thread.currentThread().isInterrupted()) {
+                    java.io.InterruptedIOException i = new java.io.InterruptedIOException(
+                            "interrupted while reading layer file " + path);
+                    i.initCause(e);
+                    throw i;
+                }
+                stored.clear();
+            }
+        }
+    }
+
+    private FileChannel channel() throws IOException {
+        FileChannel c = channel;
+        if (c.isOpen() || closed) {
+            return c;
+        }
+        synchronized (this) {
+            if (!channel.isOpen() && !closed) {
+                channel = FileChannel.open(path, StandardOpenOption.READ);
+            }
+            return channel;
+        }
+    }
+
+    private Object value(int i, PageCache cache) throws IOException {
+        byte kind = kinds[i];
+        if (kind == ValueCodec.ZERO_PAGE) {
+            return Tombstone.ZERO_PAGE;
+        }
+        if (kind == ValueCodec.DELETED) {
+            return Tombstone.DELETED;
+        }
+        PageCache.Key key = new PageCache.Key(id, i);
+        Object cached = cache.get(key);
+        if (cached != null) {
+            return cached;
+        }
+        ByteBuffer stored = ByteBuffer.allocate(lengths[i]);
+        readValue(stored, offsets[i]);
+        stored.flip();
+        CRC32C crc = new CRC32C();
+        crc.update(stored.array(), 0, lengths[i]);
+        if ((int) crc.getValue() != crcs[i]) {
+            throw corrupt("checksum mismatch in the value of " + Keys.describe(inodes[i], blocks[i]) + " at LSN "
+                    + Lsn.format(lsns[i]), offsets[i]);
+        }
+        ByteBuffer payload;
+        if (encodings[i] == LayerFormat.ENCODING_LZ4) {
+            byte[] page = new byte[Namespace.PAGE_SIZE];
+            try {
+                int n = LZ4.decompress(stored.array(), 0, lengths[i], page, 0, page.length);
+                if (n != page.length) {
+                    throw corrupt("page decompressed to " + n + " bytes", offsets[i]);
+                }
+            } catch (LZ4Exception e) {
+                throw new IOException("layer file " + path + ": undecodable page at offset " + offsets[i], e);
+            }
+            payload = ByteBuffer.wrap(page);
+        } else if (encodings[i] == LayerFormat.ENCODING_RAW) {
+            payload = stored;
+        } else {
+            throw corrupt("unknown encoding " + encodings[i], offsets[i]);
+        }
+        Object value;
+        try {
+            value = ValueCodec.decode(kind, inodes[i], payload);
+        } catch (IllegalArgumentException e) {
+            throw new IOException("layer file " + path + ": undecodable value at offset " + offsets[i] + ": "
+                    + e.getMessage(), e);
+        }
+        cache.put(key, value);
+        return value;
+    }
+
+    long id() {
+        return id;
+    }
+
+    Path path() {
+        return path;
+    }
+
+    long size() {
+        return fileSize;
+    }
+
+    long minLsn() {
+        return header.minLsn();
+    }
+
+    long maxLsn() {
+        return header.maxLsn();
+    }
+
+    int entryCount() {
+        return inodes.length;
+    }
+
+    TimelineId timeline() {
+        return header.timeline();
+    }
+
+    Map<Long, RoaringBitmap> bitmaps() {
+        return bitmaps;
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        closed = true;
+        channel.close();
+    }
+}

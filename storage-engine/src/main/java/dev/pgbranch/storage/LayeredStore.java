@@ -1,0 +1,631 @@
+package dev.pgbranch.storage;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.stream.Stream;
+
+/**
+ * The {@link PageStore} implementation: timelines of versioned keys over one shared
+ * {@link IngestLog}, per-timeline {@link InMemoryLayer}s flushed to {@link LayerFile}s by one
+ * background flusher thread, and a {@link Manifest} of live timelines and layers.
+ *
+ * <pre>
+ *  directory/
+ *    LOCK                    held (file lock) while open: one store per directory
+ *    manifest                live timelines + layer files, replaced atomically
+ *    wal/&lt;position&gt;.log      ingest log segments
+ *    layers/&lt;tl&gt;-&lt;id&gt;.delta  layer files
+ *    marks/&lt;tl&gt;.marks        per-timeline (LSN, time, WAL position) marks
+ * </pre>
+ *
+ * <p>Thread-safety: all public methods are thread-safe. Timeline creation and deletion are
+ * serialized; manifest writes are serialized; a read-write lock orders log appends (shared)
+ * against the computation of the log trim point (exclusive), so a record is always either in
+ * a timeline's in-memory layer or in a trimmed-safe place when the trim point is computed.
+ *
+ * <p>Crash behaviour: on open, temporary and unlisted layer files are deleted, listed ones are
+ * verified (header, index, bitmaps; a missing or damaged one fails the open with an
+ * IOException naming it), then the ingest log is replayed above each timeline's
+ * disk-consistent LSN and its torn tail cut. The log is trimmed only behind layers that a
+ * durable manifest lists.
+ */
+final class LayeredStore implements PageStore {
+
+    private static final System.Logger LOG = System.getLogger(LayeredStore.class.getName());
+    /** Frozen layers a timeline may have waiting for the flusher before its writer waits. */
+    private static final int MAX_FROZEN = 2;
+
+    private final Path directory;
+    private final Path layersDirectory;
+    private final Path marksDirectory;
+    private final StoreOptions options;
+    private final long segmentBytes;
+    private final PageCache cache;
+    private final ConcurrentHashMap<TimelineId, TimelineImpl> timelines = new ConcurrentHashMap<>();
+    private final ReentrantReadWriteLock appendLock = new ReentrantReadWriteLock();
+    private final Object timelinesLock = new Object();
+    private final Object manifestLock = new Object();
+    private final ExecutorService flusher;
+    private final ScheduledExecutorService marker;
+    private final Map<TimelineId, Future<?>> pendingFlushes = new ConcurrentHashMap<>();
+
+    private FileChannel lockChannel;
+    private FileLock lock;
+    private IngestLog log;
+    private long nextLayerId; // guarded by manifestLock
+    private volatile IOException flushFailure;
+    private volatile boolean closed;
+
+    private LayeredStore(Path directory, StoreOptions options, long segmentBytes) {
+        this.segmentBytes = segmentBytes;
+        this.directory = directory;
+        this.layersDirectory = directory.resolve("layers");
+        this.marksDirectory = directory.resolve("marks");
+        this.options = options;
+        this.cache = new PageCache(options.pageCacheBytes());
+        this.flusher = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "pgbranch-layer-flusher");
+            t.setDaemon(true);
+            return t;
+        });
+        this.marker = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "pgbranch-time-marks");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    static LayeredStore open(Path directory, StoreOptions options) throws IOException {
+        return open(directory, options, IngestLog.SEGMENT_BYTES);
+    }
+
+    /** As {@link #open(Path, StoreOptions)} with a given ingest log segment size (tests). */
+    static LayeredStore open(Path directory, StoreOptions options, long segmentBytes) throws IOException {
+        LayeredStore store = new LayeredStore(directory, options, segmentBytes);
+        try {
+            store.recover();
+        } catch (IOException | RuntimeException e) {
+            store.abandon();
+            throw e;
+        }
+        store.marker.scheduleWithFixedDelay(store::autoMarks, 1, 1, TimeUnit.SECONDS);
+        return store;
+    }
+
+    // ------------------------------------------------------------------ recovery
+
+    private void recover() throws IOException {
+        Files.createDirectories(directory);
+        Files.createDirectories(layersDirectory);
+        Files.createDirectories(marksDirectory);
+        lockChannel = FileChannel.open(directory.resolve("LOCK"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try {
+            lock = lockChannel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            throw new IOException("page store " + directory + " is already open (by this or another process)");
+        }
+        Manifest manifest = Manifest.read(directory);
+        if (manifest == null) {
+            manifest = Manifest.empty();
+            manifest.write(directory, options.fsync());
+        }
+        nextLayerId = manifest.nextLayerId();
+
+        Set<String> listed = new HashSet<>();
+        Map<TimelineId, Manifest.TimelineEntry> entries = new HashMap<>();
+        for (Manifest.TimelineEntry t : manifest.timelines()) {
+            entries.put(t.id(), t);
+            for (Manifest.LayerEntry l : t.layers()) {
+                listed.add(Manifest.layerFileName(t.id(), l.id()));
+                nextLayerId = Math.max(nextLayerId, l.id() + 1);
+            }
+        }
+        try (Stream<Path> files = Files.list(layersDirectory)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                if (!listed.contains(p.getFileName().toString())) {
+                    LOG.log(System.Logger.Level.INFO, "deleting unlisted layer file {0}", p);
+                    Files.delete(p);
+                }
+            }
+        }
+        for (Manifest.TimelineEntry t : manifest.timelines()) {
+            instantiate(t, entries);
+        }
+        try (Stream<Path> files = Files.list(marksDirectory)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String name = p.getFileName().toString();
+                if (!name.endsWith(".marks") || !timelines.containsKey(parseId(name))) {
+                    Files.delete(p);
+                }
+            }
+        }
+        log = IngestLog.open(directory.resolve("wal"), options.fsync(), segmentBytes, (record, start, end) -> {
+            TimelineImpl t = timelines.get(record.timeline());
+            if (t != null) {
+                t.replay(record.lsn(), record.batch(), start);
+            }
+        });
+        for (TimelineImpl t : timelines.values()) {
+            if (t.oldestFrozen() != null) {
+                scheduleFlush(t);
+            }
+        }
+    }
+
+    private static TimelineId parseId(String fileName) {
+        try {
+            return TimelineId.parse(fileName.substring(0, Math.min(32, fileName.length())));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private TimelineImpl instantiate(Manifest.TimelineEntry entry, Map<TimelineId, Manifest.TimelineEntry> entries)
+            throws IOException {
+        TimelineImpl existing = timelines.get(entry.id());
+        if (existing != null) {
+            return existing;
+        }
+        TimelineImpl ancestor = null;
+        if (entry.ancestor() != null) {
+            Manifest.TimelineEntry a = entries.get(entry.ancestor().timeline());
+            if (a == null) {
+                throw new IOException("manifest: timeline " + entry.id() + " has a missing ancestor "
+                        + entry.ancestor().timeline());
+            }
+            ancestor = instantiate(a, entries);
+        }
+        TimelineImpl t = new TimelineImpl(this, entry.id(), ancestor,
+                entry.ancestor() == null ? 0 : entry.ancestor().lsn(), entry.diskConsistentLsn());
+        List<LayerFile> files = new ArrayList<>();
+        try {
+            for (Manifest.LayerEntry l : entry.layers()) {
+                Path path = layersDirectory.resolve(Manifest.layerFileName(entry.id(), l.id()));
+                LayerFile f = LayerFile.open(l.id(), path);
+                files.add(f);
+                if (f.size() != l.size()) {
+                    throw new IOException("layer file " + path + " has " + f.size() + " bytes, the manifest says "
+                            + l.size() + " (offset " + Math.min(f.size(), l.size()) + ")");
+                }
+                if (!f.timeline().equals(entry.id())) {
+                    throw new IOException("layer file " + path + " belongs to timeline " + f.timeline() + " (offset 16)");
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            for (LayerFile f : files) {
+                f.close();
+            }
+            throw e;
+        }
+        t.loadFiles(files);
+        timelines.put(entry.id(), t);
+        List<Timeline.Mark> marks = new ArrayList<>();
+        MarksFile mf = MarksFile.open(marksDirectory.resolve(entry.id() + ".marks"), options.fsync(), marks);
+        t.openMarks(mf, marks);
+        return t;
+    }
+
+    // ------------------------------------------------------------------ timelines
+
+    @Override
+    public TimelineId createRootTimeline(int uid, int gid) throws IOException {
+        checkOpen();
+        synchronized (timelinesLock) {
+            TimelineId id = TimelineId.random();
+            TimelineImpl t = new TimelineImpl(this, id, null, 0, 0);
+            t.openMarks(MarksFile.open(marksDirectory.resolve(id + ".marks"), options.fsync(), new ArrayList<>()),
+                    List.of());
+            timelines.put(id, t);
+            try {
+                t.initializeRoot(uid, gid);
+                t.sync();
+                writeManifest();
+                t.addMark(new Timeline.Mark(t.lastLsn(), Instant.now(), null));
+            } catch (IOException | RuntimeException e) {
+                timelines.remove(id);
+                t.markDeleted();
+                closeQuietly(t.marksFile());
+                throw e;
+            }
+            return id;
+        }
+    }
+
+    @Override
+    public TimelineId createBranch(TimelineId ancestorId, long ancestorLsn) throws IOException {
+        checkOpen();
+        synchronized (timelinesLock) {
+            TimelineImpl ancestor = live(ancestorId);
+            if (ancestorLsn > ancestor.lastLsn()) {
+                throw new IllegalArgumentException("LSN " + Lsn.format(ancestorLsn) + " is above the last LSN "
+                        + Lsn.format(ancestor.lastLsn()) + " of timeline " + ancestorId);
+            }
+            if (ancestorLsn < ancestor.startLsn()) {
+                throw new IllegalArgumentException("LSN " + Lsn.format(ancestorLsn) + " is below the start "
+                        + Lsn.format(ancestor.startLsn()) + " of timeline " + ancestorId);
+            }
+            ancestor.sync();
+            TimelineId id = TimelineId.random();
+            TimelineImpl t = new TimelineImpl(this, id, ancestor, ancestorLsn, ancestorLsn);
+            t.openMarks(MarksFile.open(marksDirectory.resolve(id + ".marks"), options.fsync(), new ArrayList<>()),
+                    List.of());
+            timelines.put(id, t);
+            try {
+                writeManifest();
+                t.addMark(new Timeline.Mark(ancestorLsn, Instant.now(), null));
+            } catch (IOException | RuntimeException e) {
+                timelines.remove(id);
+                t.markDeleted();
+                closeQuietly(t.marksFile());
+                throw e;
+            }
+            return id;
+        }
+    }
+
+    private TimelineImpl live(TimelineId id) {
+        TimelineImpl t = id == null ? null : timelines.get(id);
+        if (t == null) {
+            throw new NoSuchTimelineException(id);
+        }
+        return t;
+    }
+
+    @Override
+    public Timeline timeline(TimelineId id) throws NoSuchTimelineException {
+        return live(id);
+    }
+
+    @Override
+    public Set<TimelineId> timelines() {
+        return Set.copyOf(timelines.keySet());
+    }
+
+    @Override
+    public Optional<Ancestor> ancestor(TimelineId id) throws NoSuchTimelineException {
+        return live(id).ancestor();
+    }
+
+    @Override
+    public void deleteTimeline(TimelineId id) throws IOException {
+        checkOpen();
+        TimelineImpl t;
+        synchronized (timelinesLock) {
+            t = live(id);
+            for (TimelineImpl other : timelines.values()) {
+                if (other.ancestorTimeline() == t) {
+                    throw new IllegalStateException("timeline " + id + " is the ancestor of " + other.id());
+                }
+            }
+            t.markDeleted();
+            timelines.remove(id);
+            writeManifest();
+        }
+        Future<?> pending = pendingFlushes.remove(id);
+        if (pending != null) {
+            await(pending);
+        }
+        for (LayerFile f : t.layers().files()) {
+            f.close();
+            cache.evictFile(f.id());
+            Files.deleteIfExists(f.path());
+        }
+        t.closeMarks();
+        Files.deleteIfExists(t.marksFile().path());
+        trimLog();
+    }
+
+    // ------------------------------------------------------------------ writes and flushes
+
+    StoreOptions options() {
+        return options;
+    }
+
+    PageCache cache() {
+        return cache;
+    }
+
+    IngestLog log() {
+        return log;
+    }
+
+    /**
+     * Appends a timeline's record and indexes it in its open layer, as one step with respect
+     * to the computation of the log trim point. Returns the log position past the record.
+     */
+    long append(TimelineImpl t, long lsn, Batch batch) throws IOException {
+        checkOpen();
+        appendLock.readLock().lock();
+        try {
+            long end = log.append(t.id(), lsn, batch);
+            t.index(lsn, batch, end - 1);
+            return end;
+        } catch (IOException e) {
+            if (String.valueOf(e.getMessage()).contains("No space left on device")) {
+                throw new NamespaceException(NamespaceException.Reason.NO_SPACE, "ingest log: no space left on device");
+            }
+            throw e;
+        } finally {
+            appendLock.readLock().unlock();
+        }
+    }
+
+    /** Queues a flush of the timeline's oldest frozen layer. */
+    void scheduleFlush(TimelineImpl t) {
+        try {
+            pendingFlushes.put(t.id(), flusher.submit(() -> flushOldest(t)));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing: the frozen layer stays in the ingest log and is replayed on open
+        }
+    }
+
+    /** Blocks the writer while the timeline has too many frozen layers waiting. */
+    void awaitFlushBacklog(TimelineImpl t) throws IOException {
+        while (t.layers().frozen().size() > MAX_FROZEN) {
+            Future<?> f = pendingFlushes.get(t.id());
+            if (f == null) {
+                return;
+            }
+            await(f);
+            IOException failure = flushFailure;
+            if (failure != null && t.layers().frozen().size() > MAX_FROZEN) {
+                throw new IOException("layer flush failed: " + failure.getMessage(), failure);
+            }
+        }
+    }
+
+    private static void await(Future<?> f) throws IOException {
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for a layer flush", e);
+        } catch (ExecutionException e) {
+            throw new IOException("layer flush failed", e.getCause());
+        }
+    }
+
+    private void flushOldest(TimelineImpl t) {
+        InMemoryLayer layer = t.oldestFrozen();
+        if (layer == null || t.isDeleted()) {
+            return;
+        }
+        try {
+            long id;
+            synchronized (manifestLock) {
+                id = nextLayerId++;
+            }
+            Path path = layersDirectory.resolve(Manifest.layerFileName(t.id(), id));
+            LayerWriter.write(path, t.id(), layer, options.fsync());
+            LayerFile file = LayerFile.open(id, path);
+            t.layerWritten(layer, file);
+            if (t.isDeleted()) {
+                file.close();
+                Files.deleteIfExists(path);
+                return;
+            }
+            writeManifest();
+            trimLog();
+            flushFailure = null;
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "flushing a layer of timeline " + t.id() + " failed", e);
+            flushFailure = e instanceof IOException io ? io : new IOException(e);
+        }
+    }
+
+    private void writeManifest() throws IOException {
+        synchronized (manifestLock) {
+            List<Manifest.TimelineEntry> entries = new ArrayList<>();
+            for (TimelineImpl t : timelines.values()) {
+                if (t.isDeleted()) {
+                    continue;
+                }
+                List<Manifest.LayerEntry> layers = new ArrayList<>();
+                TimelineImpl.Layers l = t.layers();
+                for (LayerFile f : l.files()) {
+                    layers.addFirst(new Manifest.LayerEntry(f.id(), f.size()));
+                }
+                long diskConsistent = l.files().isEmpty()
+                        ? t.ancestor().map(Ancestor::lsn).orElse(0L)
+                        : l.files().getFirst().maxLsn();
+                entries.add(new Manifest.TimelineEntry(t.id(), t.ancestor().orElse(null), diskConsistent,
+                        List.copyOf(layers)));
+            }
+            new Manifest(nextLayerId, List.copyOf(entries)).write(directory, options.fsync());
+        }
+    }
+
+    private void trimLog() throws IOException {
+        long needed;
+        List<TimelineImpl> laggards = new ArrayList<>();
+        appendLock.writeLock().lock();
+        try {
+            long write = log.writePosition();
+            needed = write;
+            for (TimelineImpl t : timelines.values()) {
+                long position = t.neededLogPosition();
+                needed = Math.min(needed, position);
+                if (position < write - 2 * segmentBytes) {
+                    laggards.add(t);
+                }
+            }
+        } finally {
+            appendLock.writeLock().unlock();
+        }
+        log.trimBefore(needed);
+        // A timeline that wrote a little long ago and then went idle would pin the log's old
+        // segments forever: flush its small in-memory layer so that the log can be trimmed.
+        for (TimelineImpl t : laggards) {
+            if (t.tryFreeze()) {
+                scheduleFlush(t);
+            }
+        }
+    }
+
+    @Override
+    public void flush() throws IOException {
+        checkOpen();
+        for (TimelineImpl t : timelines.values()) {
+            t.freezeForFlush();
+        }
+        for (TimelineImpl t : timelines.values()) {
+            InMemoryLayer oldest;
+            while ((oldest = t.oldestFrozen()) != null && !t.isDeleted()) {
+                await(flusher.submit(() -> flushOldest(t)));
+                if (t.oldestFrozen() == oldest && !t.isDeleted()) {
+                    IOException failure = flushFailure;
+                    throw new IOException("layer flush of timeline " + t.id() + " failed"
+                            + (failure == null ? "" : ": " + failure.getMessage()), failure);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ marks, stats, close
+
+    private void autoMarks() {
+        Instant now = Instant.now();
+        for (TimelineImpl t : timelines.values()) {
+            try {
+                t.autoMark(now);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "recording a time mark of timeline " + t.id() + " failed", e);
+            }
+        }
+    }
+
+    @Override
+    public StoreStats stats() {
+        int files = 0;
+        long bytes = 0;
+        for (TimelineImpl t : timelines.values()) {
+            for (LayerFile f : t.layers().files()) {
+                files++;
+                bytes += f.size();
+            }
+        }
+        return new StoreStats(timelines.size(), files, bytes, log == null ? 0 : log.bytes(), cache.hits(),
+                cache.misses());
+    }
+
+    private void checkOpen() throws IOException {
+        if (closed) {
+            throw new IOException("page store " + directory + " is closed");
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        synchronized (timelinesLock) {
+            if (closed) {
+                return;
+            }
+            IOException failure = null;
+            try {
+                flush();
+            } catch (IOException e) {
+                failure = e;
+            }
+            closed = true;
+            marker.shutdownNow();
+            flusher.shutdown();
+            try {
+                if (!flusher.awaitTermination(60, TimeUnit.SECONDS)) {
+                    LOG.log(System.Logger.Level.WARNING, "layer flusher did not stop within 60 s");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            try {
+                if (failure == null) {
+                    trimLog();
+                }
+            } catch (IOException e) {
+                failure = e;
+            }
+            abandon();
+            if (failure != null) {
+                throw failure;
+            }
+        }
+    }
+
+    /**
+     * Releases every file without flushing anything, leaving the directory as a kill -9 would
+     * (only what the ingest log, layer files and manifest already hold remains). For tests.
+     */
+    void crash() {
+        synchronized (timelinesLock) {
+            abandon();
+        }
+    }
+
+    /** Releases every file without flushing (failed open, or the end of close). */
+    private void abandon() {
+        closed = true;
+        marker.shutdownNow();
+        flusher.shutdownNow();
+        try {
+            // Nothing of this instance may touch the directory once it is given up.
+            if (!flusher.awaitTermination(60, TimeUnit.SECONDS) || !marker.awaitTermination(10, TimeUnit.SECONDS)) {
+                LOG.log(System.Logger.Level.WARNING, "background threads of {0} did not stop", directory);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (TimelineImpl t : timelines.values()) {
+            for (LayerFile f : t.layers().files()) {
+                closeQuietly(f);
+            }
+            if (t.marksFile() != null) {
+                closeQuietly(t.marksFile());
+            }
+        }
+        timelines.clear();
+        if (log != null) {
+            closeQuietly(log);
+        }
+        try {
+            if (lock != null) {
+                lock.release();
+            }
+            if (lockChannel != null) {
+                lockChannel.close();
+            }
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "releasing the store lock failed", e);
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.WARNING, "closing " + c + " failed", e);
+        }
+    }
+}
