@@ -2,9 +2,11 @@ package dev.pgbranch.pageserver;
 
 import dev.pgbranch.pageserver.api.ApiServer;
 import dev.pgbranch.pageserver.api.ApiToken;
+import dev.pgbranch.pageserver.api.SchemaRoutes;
 import dev.pgbranch.pageserver.api.ServerInfo;
 import dev.pgbranch.pageserver.branch.BranchReaper;
 import dev.pgbranch.pageserver.branch.BranchService;
+import dev.pgbranch.pageserver.branch.IdleComputes;
 import dev.pgbranch.pageserver.branch.ProjectSecrets;
 import dev.pgbranch.pageserver.branch.TimeMarker;
 import dev.pgbranch.pageserver.catalog.Catalog;
@@ -14,6 +16,9 @@ import dev.pgbranch.pageserver.compute.ComputeException;
 import dev.pgbranch.pageserver.compute.ComputeManager;
 import dev.pgbranch.pageserver.compute.ComputeUser;
 import dev.pgbranch.pageserver.compute.PostgresInstallation;
+import dev.pgbranch.pageserver.review.SchemaReview;
+import dev.pgbranch.proxy.PgProxy;
+import dev.pgbranch.proxy.ProxyConfig;
 import dev.pgbranch.storage.PageStore;
 import dev.pgbranch.storage.StoreOptions;
 
@@ -25,13 +30,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
 
 /**
  * One pgbranch server over one data directory: storage engine, computes, catalog, branch
- * service and management API, started in that order and closed in reverse.
+ * service, wire proxy and management API, started in that order and closed in reverse.
  *
  * <pre>
  * &lt;data-dir&gt;/            mode 0711 (the compute user must reach run/)
@@ -41,14 +47,19 @@ import java.util.Deque;
  *   run/                  computes: FUSE mount points, sockets, logs, pid records
  *   secrets/              0700; &lt;project&gt;.password, 0600
  *   api-token             0600, the API's bearer token
- *   server.json           API address and pid while the server runs
+ *   server.json           API address, proxy routing port and pid while the server runs
  * </pre>
+ *
+ * <p>Clients reach branches only through the in-process wire proxy: each branch's stable port
+ * (opened for every branch at start) and the routing port. A compute listens on a loopback port
+ * chosen at each start; the proxy starts it on a client's first connection and stops it after
+ * {@link Config#idleTimeout} without clients.
  *
  * <p>Start order and crash behaviour: the lock is taken first; orphaned computes and stale
  * mounts of a crashed predecessor are cleaned up; timelines no branch points at (left by a crash
  * between a storage change and its catalog record) are deleted; the default project is created
- * on first start. Computes are not restarted: they come back on demand ({@code compute start},
- * {@code connect}, or the proxy's wake). {@code server.json} is written last, so a client that
+ * on first start. Computes are not restarted: they come back on demand ({@code compute start}
+ * or the proxy's wake on a client's first connection). {@code server.json} is written last, so a client that
  * finds it finds a server ready to serve.
  *
  * <p>Thread-safety: {@link #start} and {@link #close} are called from one thread; the parts
@@ -61,11 +72,38 @@ public final class PageServer implements AutoCloseable {
     /** Ports handed to branches start here unless {@code --branch-port-base} says otherwise. */
     public static final int DEFAULT_BRANCH_PORT_BASE = 55432;
 
+    /** The proxy's routing port unless {@code --proxy-port} says otherwise (PgBouncer's customary port). */
+    public static final int DEFAULT_PROXY_PORT = 6432;
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(5);
+    /** Generous: a compute of a branch taken from a busy parent starts with crash recovery. */
+    public static final Duration DEFAULT_WAKE_TIMEOUT = Duration.ofSeconds(60);
+
     /**
      * @param apiPort 0 for any free port (written to {@code server.json})
      * @param branchPortBase {@code null} keeps the base recorded in the catalog (or the default)
+     * @param proxyPort the proxy's routing port, 0 for any free port (written to {@code server.json})
+     * @param idleTimeout a compute without client connections for this long is stopped
+     * @param wakeTimeout a client waiting longer for its compute to start gets FATAL 57P03
+     * @param tlsCertificate PEM certificate chain the proxy presents, or null for a self-signed one
+     * @param tlsPrivateKey PEM PKCS#8 key of {@code tlsCertificate}, or null
      */
-    public record Config(Path dataDirectory, int apiPort, Integer branchPortBase) {
+    public record Config(Path dataDirectory, int apiPort, Integer branchPortBase, int proxyPort, Duration idleTimeout,
+                         Duration wakeTimeout, Path tlsCertificate, Path tlsPrivateKey) {
+
+        /** Free API and routing ports, default timeouts, self-signed TLS. */
+        public Config(Path dataDirectory, int apiPort, Integer branchPortBase) {
+            this(dataDirectory, apiPort, branchPortBase, 0, DEFAULT_IDLE_TIMEOUT, DEFAULT_WAKE_TIMEOUT, null, null);
+        }
+
+        public Config withIdleTimeout(Duration timeout) {
+            return new Config(dataDirectory, apiPort, branchPortBase, proxyPort, timeout, wakeTimeout, tlsCertificate,
+                    tlsPrivateKey);
+        }
+
+        ProxyConfig proxyConfig() {
+            ProxyConfig config = ProxyConfig.defaults(proxyPort).withIdleTimeout(idleTimeout).withWakeDeadline(wakeTimeout);
+            return tlsCertificate == null ? config : config.withTls(tlsCertificate, tlsPrivateKey);
+        }
     }
 
     private final Path dataDirectory;
@@ -73,6 +111,7 @@ public final class PageServer implements AutoCloseable {
     private BranchService branches;
     private ApiServer api;
     private ApiToken token;
+    private PgProxy proxy;
     private boolean closed;
 
     private PageServer(Path dataDirectory) {
@@ -139,17 +178,37 @@ public final class PageServer implements AutoCloseable {
         resources.push(reaper);
         reaper.start(5);
 
+        // After the computes (closed after it: a closing proxy leaves computes as they are) and
+        // before the API, so every branch's port is open before anyone can ask for its URI.
+        BranchDirectory directory = new BranchDirectory(branches, config.proxyConfig());
+        proxy = directory.proxy();
+        try {
+            proxy.start();
+        } catch (IOException e) {
+            boolean portTaken = String.valueOf(e.getMessage()).startsWith("cannot listen");
+            throw new IOException("the wire proxy cannot start: " + e.getMessage()
+                    + (portTaken ? "; choose another --proxy-port, or 0 for any free port" : ""), e);
+        }
+        resources.push(proxy);
+        branches.serveClients(directory);
+        // Computes the proxy did not wake (compute start, connect --start) are stopped when idle too.
+        IdleComputes idle = new IdleComputes(branches, config.idleTimeout());
+        resources.push(idle);
+        idle.start();
+
         token = ApiToken.loadOrCreate(dataDirectory.resolve(ApiToken.FILE_NAME));
-        api = new ApiServer(branches, token, config.apiPort(), store::stats);
+        api = new ApiServer(branches, token, config.apiPort(), store::stats, proxy::metrics);
+        api.schemaRoutes(new SchemaRoutes(new SchemaReview(branches, catalog, store, computes)));
         resources.push(api);
         api.start();
 
         long pid = ProcessHandle.current().pid();
-        new ServerInfo("http://127.0.0.1:" + api.port(), api.port(), pid, Instant.now().toString(),
+        new ServerInfo("http://127.0.0.1:" + api.port(), api.port(), proxy.routingPort(), pid, Instant.now().toString(),
                 dataDirectory.toString()).write(dataDirectory);
         resources.push(() -> ServerInfo.delete(dataDirectory, pid));
-        LOG.log(System.Logger.Level.INFO, "pgbranch server ready in {0} ms: API http://127.0.0.1:{1,number,#}, data {2}",
-                (System.nanoTime() - started) / 1_000_000, api.port(), dataDirectory);
+        LOG.log(System.Logger.Level.INFO, "pgbranch server ready in {0} ms: API http://127.0.0.1:{1,number,#}, "
+                        + "proxy routing port {2,number,#}, data {3}",
+                (System.nanoTime() - started) / 1_000_000, api.port(), proxy.routingPort(), dataDirectory);
     }
 
     /** Takes the data directory's lock: a second server on the same directory fails clearly. */
@@ -181,6 +240,16 @@ public final class PageServer implements AutoCloseable {
         return api.port();
     }
 
+    /** The proxy's routing port (clients name the branch in the connection). */
+    public int proxyPort() {
+        return proxy.routingPort();
+    }
+
+    /** The proxy's counters in the Prometheus text format (also part of {@code /metrics}). */
+    public String proxyMetrics() {
+        return proxy.metrics();
+    }
+
     public ApiToken token() {
         return token;
     }
@@ -190,8 +259,8 @@ public final class PageServer implements AutoCloseable {
     }
 
     /**
-     * Stops the API, the time marker, every compute (fast shutdown, unmount) and the store,
-     * then releases the lock. Idempotent; failures are logged and do not stop the rest.
+     * Stops the API, the proxy (client connections drop), the time marker, every compute (fast
+     * shutdown, unmount) and the store, then releases the lock. Idempotent; failures are logged and do not stop the rest.
      */
     @Override
     public synchronized void close() {

@@ -1,2 +1,5 @@
-/** The pgbranch daemon: FUSE data directories, computes, catalog, HTTP API and CLI. */
+/**
+ * The pgbranch daemon: FUSE data directories, computes, catalog, the in-process wire proxy
+ * ({@code BranchDirectory} joins it to the branch service), HTTP API and CLI.
+ */
 package dev.pgbranch.pageserver;

@@ -39,7 +39,7 @@ import java.util.function.Supplier;
  * DELETE /v1/projects/{p}/branches/{b}                  delete
  * POST   /v1/projects/{p}/branches/{b}/reset            reset from parent
  * POST   /v1/projects/{p}/branches/{b}/restore          restore  {"at"}
- * GET    /v1/projects/{p}/branches/{b}/connection       connection string
+ * GET    /v1/projects/{p}/branches/{b}/connection       connection strings (branch port, routing port)
  * POST   /v1/projects/{p}/branches/{b}/compute/start    start the compute
  * POST   /v1/projects/{p}/branches/{b}/compute/stop     stop the compute
  * GET    /metrics                                       Prometheus text
@@ -66,16 +66,19 @@ public final class ApiServer implements AutoCloseable {
     private final Metrics metrics;
     private final HttpServer server;
     private final ExecutorService executor;
+    private volatile SchemaRoutes schemaRoutes;
 
     /**
      * Binds 127.0.0.1:{@code port} (0 = any free port); {@link #start} begins serving.
      *
      * @param storeStats the storage engine's counters, for {@code /metrics}
+     * @param proxyMetrics the wire proxy's series in the Prometheus text format, for {@code /metrics}
      */
-    public ApiServer(BranchService branches, ApiToken token, int port, Supplier<StoreStats> storeStats) throws IOException {
+    public ApiServer(BranchService branches, ApiToken token, int port, Supplier<StoreStats> storeStats,
+                     Supplier<String> proxyMetrics) throws IOException {
         this.branches = branches;
         this.token = token;
-        this.metrics = new Metrics(branches, storeStats);
+        this.metrics = new Metrics(branches, storeStats, proxyMetrics);
         try {
             this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
         } catch (BindException e) {
@@ -85,6 +88,11 @@ public final class ApiServer implements AutoCloseable {
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
         server.setExecutor(executor);
         server.createContext("/", this::handle);
+    }
+
+    /** Serves schema-diff and promote through {@code routes} (before {@link #start}). */
+    public void schemaRoutes(SchemaRoutes routes) {
+        this.schemaRoutes = routes;
     }
 
     public void start() {
@@ -211,6 +219,11 @@ public final class ApiServer implements AutoCloseable {
                 };
             }
             String joined = String.join("/", action);
+            SchemaRoutes schema = schemaRoutes;
+            if (schema != null && SchemaRoutes.handles(joined)) {
+                SchemaRoutes.Answer answer = schema.answer(exchange, project, branch, joined);
+                return new Response(answer.status(), answer.body(), answer.contentType());
+            }
             return switch (joined) {
                 case "reset" -> method.equals("POST") ? ok(branchJson(branches.reset(project, branch)))
                         : methodNotAllowed(exchange, "POST");
@@ -346,6 +359,8 @@ public final class ApiServer implements AutoCloseable {
         node.put("password", c.password());
         node.put("database", c.database());
         node.put("uri", c.uri());
+        node.put("routingPort", c.routingPort());
+        node.put("routingUri", c.routingUri());
         return node;
     }
 

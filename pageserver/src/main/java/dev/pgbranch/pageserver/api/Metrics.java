@@ -11,7 +11,8 @@ import java.util.function.Supplier;
 
 /**
  * The {@code /metrics} page in the Prometheus text format (version 0.0.4): branches, running
- * computes, storage engine counters and API requests by status.
+ * computes, storage engine counters, API requests by status, and the wire proxy's own series
+ * (connections, wakes and their latency, bytes and errors per branch).
  *
  * <p>Thread-safe: request counters are {@link LongAdder}s; the rest is read when rendered.
  */
@@ -19,11 +20,14 @@ final class Metrics {
 
     private final BranchService branches;
     private final Supplier<StoreStats> storeStats;
+    private final Supplier<String> proxyMetrics;
     private final Map<Integer, LongAdder> requests = new ConcurrentHashMap<>();
 
-    Metrics(BranchService branches, Supplier<StoreStats> storeStats) {
+    /** @param proxyMetrics complete series in the text format, appended as they are */
+    Metrics(BranchService branches, Supplier<StoreStats> storeStats, Supplier<String> proxyMetrics) {
         this.branches = branches;
         this.storeStats = storeStats;
+        this.proxyMetrics = proxyMetrics;
     }
 
     void countRequest(int status) {
@@ -46,6 +50,7 @@ final class Metrics {
         new TreeMap<>(requests).forEach((status, count) ->
                 out.append("pgbranch_api_requests_total{status=\"").append(status).append("\"} ")
                         .append(count.sum()).append('\n'));
+        out.append(proxyMetrics.get());
         return out.toString();
     }
 

@@ -13,7 +13,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
- * Where a running server can be reached, written to {@code <data-dir>/server.json} once its API
+ * Where a running server and its wire proxy can be reached, written to {@code <data-dir>/server.json} once its API
  * listens, deleted on clean shutdown. CLI commands given {@code --data-dir} read it to find
  * the API. After a crash (kill -9) the file stays behind; its {@code pid} lets the CLI tell a
  * dead server from an unreachable one.
@@ -21,14 +21,16 @@ import java.nio.file.Path;
  * <pre>
  * { "api": "http://127.0.0.1:8432",   base URL of the management API
  *   "apiPort": 8432,
+   "proxyPort": 6432,                the wire proxy's routing port
  *   "pid": 12345,                     the server's process id
  *   "startedAt": "2026-11-24T05:30:00Z",
  *   "dataDirectory": "/abs/path" }
  * </pre>
  *
  * @param api base URL, no trailing slash
+ * @param proxyPort the routing port (0 in files of servers older than the proxy)
  */
-public record ServerInfo(String api, int apiPort, long pid, String startedAt, String dataDirectory) {
+public record ServerInfo(String api, int apiPort, int proxyPort, long pid, String startedAt, String dataDirectory) {
 
     /** The file's name in the data directory. */
     public static final String FILE_NAME = "server.json";

@@ -8,7 +8,7 @@ import java.time.Instant;
  * @param parentLsn the parent's LSN the branch was taken at, {@code X/Y} ({@code null} for the root)
  * @param headLsn the branch's own current write position, {@code X/Y}: give it back as
  *     {@code --at} to branch from this point later
- * @param computeState {@code running} or {@code stopped}
+ * @param computeState {@code running}, or {@code suspended} (stopped; the next client connection starts it)
  * @param computePid the compute's postmaster pid, 0 when stopped
  * @param expiresAt when the server deletes the branch by itself, {@code null} for never
  */

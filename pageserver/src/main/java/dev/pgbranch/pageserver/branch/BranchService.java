@@ -19,11 +19,15 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -41,6 +45,13 @@ import java.util.function.IntPredicate;
  * per branch; an operation that also reads the parent (create, reset) locks the branch before
  * its parent, so locks are always taken from descendant to ancestor and cannot deadlock. The
  * catalog serializes its own writes.
+ *
+ * <p>Clients reach branches through {@link ClientEndpoints} (the wire proxy): each branch keeps
+ * its stable port for life (opened when the server starts and when the branch is created,
+ * closed when it is deleted, unchanged by reset and restore), while its compute listens on an
+ * internal loopback port chosen free at every start and never shown to users. {@link #wake} and
+ * {@link #suspend} are the proxy's way to start a compute on a client's first connection and to
+ * stop it when it has been idle.
  *
  * <p>Crash behaviour: every operation makes its storage change first (a new timeline is
  * durable when {@link PageStore#createBranch} returns) and then records it in the catalog in
@@ -64,6 +75,9 @@ public final class BranchService {
     private final ComputeManager computes;
     private final ProjectSecrets secrets;
     private final IntPredicate portAvailable;
+    private volatile ClientEndpoints endpoints = ClientEndpoints.NONE;
+    /** Compute key -> System.nanoTime() of the last start or wake, so an idle stop never races a wake. */
+    private final Map<String, Long> lastStart = new ConcurrentHashMap<>();
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
     /** Expired branches already reported as kept (protected...), so the log says it once. */
     private final Set<String> expiryWarnings = ConcurrentHashMap.newKeySet();
@@ -79,6 +93,21 @@ public final class BranchService {
         this.computes = computes;
         this.secrets = secrets;
         this.portAvailable = portAvailable;
+    }
+
+    /**
+     * Hands client connections to {@code endpoints} from now on and opens the stable port of
+     * every existing branch there. Called once at server start, before the API serves. A port
+     * that cannot be opened (another process holds it) is logged; the branch stays reachable
+     * through the routing port.
+     */
+    public void serveClients(ClientEndpoints endpoints) {
+        this.endpoints = Objects.requireNonNull(endpoints, "endpoints");
+        for (Project p : catalog.state().projects().values()) {
+            for (Branch branch : p.branches().values()) {
+                openPort(p.name(), branch);
+            }
+        }
     }
 
     /** True if nothing listens on {@code 127.0.0.1:port} at the moment. */
@@ -141,7 +170,9 @@ public final class BranchService {
             });
             LOG.log(System.Logger.Level.INFO, "created project {0}: production on timeline {1}, development on {2}",
                     name, root, development);
-            return state.project(name).orElseThrow();
+            Project created = state.project(name).orElseThrow();
+            created.branches().values().forEach(b -> openPort(name, b));
+            return created;
         } catch (IOException e) {
             throw internal("creating project '" + name + "'", e);
         }
@@ -163,6 +194,10 @@ public final class BranchService {
         return info(project, branch(project, parseName(name)));
     }
 
+    /**
+     * The branch's connection strings through the proxy: its stable port, and the routing port
+     * with {@code options=branch=<name>} (percent-encoded, as libpq and pgjdbc decode it).
+     */
     public ConnectionInfo connection(String project, String name) {
         Branch branch = branch(project, parseName(name));
         String password;
@@ -171,9 +206,23 @@ public final class BranchService {
         } catch (IOException e) {
             throw internal("reading the password of project '" + project + "'", e);
         }
-        int port = clientPort(branch);
-        String uri = "postgresql://" + SUPERUSER + ":" + password + "@" + HOST + ":" + port + "/" + DATABASE;
-        return new ConnectionInfo(branch.name().value(), HOST, port, SUPERUSER, password, DATABASE, uri);
+        String prefix = "postgresql://" + SUPERUSER + ":" + password + "@" + HOST + ":";
+        String uri = prefix + branch.port() + "/" + DATABASE;
+        String routingName = new RoutingName(project, branch.name()).toString();
+        int routingPort = endpoints.routingPort();
+        String routingUri = routingPort == 0 ? null : prefix + routingPort + "/" + DATABASE + "?options="
+                + URLEncoder.encode("branch=" + routingName, StandardCharsets.UTF_8);
+        return new ConnectionInfo(routingName, HOST, branch.port(), SUPERUSER, password, DATABASE, uri, routingPort,
+                routingUri);
+    }
+
+    /** Whether the branch exists; false for names that cannot be branch names. Never throws. */
+    public boolean exists(String project, String name) {
+        try {
+            return catalog.state().project(project).flatMap(p -> p.branch(BranchName.of(name))).isPresent();
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     // ------------------------------------------------------------------------------------------
@@ -232,6 +281,7 @@ public final class BranchService {
             // rename may have happened, and the next start deletes it if no branch points at it.
             LOG.log(System.Logger.Level.INFO, "created branch {0}/{1} from {2} at {3}", project, child,
                     parentBranch, Lsn.format(lsn));
+            openPort(project, branch(project, child));
             return show(project, child.value());
         } catch (IOException e) {
             throw internal("creating branch '" + child + "'", e);
@@ -258,6 +308,9 @@ public final class BranchService {
                 checkDeletable(project, p, current);
                 return s.withProject(p.withoutBranch(branchName)).withRetired(current.timeline());
             });
+            // Sessions still open on the port ended with the compute; new ones are refused from here.
+            endpoints.closeBranchPort(new RoutingName(project, branchName).toString());
+            lastStart.remove(computeKey(project, branchName));
             LOG.log(System.Logger.Level.INFO, "deleted branch {0}/{1}", project, branchName);
         } catch (IOException e) {
             throw internal("deleting branch '" + branchName + "'", e);
@@ -270,8 +323,9 @@ public final class BranchService {
     /**
      * Resets a branch to its parent's current state: a new timeline at the parent's head, the
      * branch repointed (same name, port, children), the old timeline retired, and the compute
-     * restarted on the same port if it was running. Local changes are lost: refused on a
-     * protected branch.
+     * restarted if it was running: clients of the old compute are disconnected, the next
+     * connection on the same port and connection string sees the new state. Local changes are
+     * lost: refused on a protected branch.
      */
     public BranchInfo reset(String project, String name) {
         BranchName branchName = parseName(name);
@@ -404,7 +458,10 @@ public final class BranchService {
         return deleted;
     }
 
-    /** Starts the branch's compute (no-op if running); returns once it accepts connections. */
+    /**
+     * Starts the branch's compute (no-op if running); returns once it accepts connections. Not
+     * needed before connecting (the proxy wakes a suspended compute), only to have it warm.
+     */
     public BranchInfo startCompute(String project, String name) {
         BranchName branchName = parseName(name);
         ReentrantLock lock = lock(project, branchName);
@@ -414,6 +471,40 @@ public final class BranchService {
             return show(project, branchName.value());
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * For the proxy: starts the branch's compute unless it runs, and returns the internal address
+     * it listens on once it accepts connections.
+     *
+     * @throws BranchException {@link ErrorCode#NOT_FOUND} if the branch does not exist,
+     *     {@link ErrorCode#COMPUTE_FAILED} with the compute's reason if it cannot start
+     */
+    public InetSocketAddress wake(String project, String name) {
+        BranchName branchName = parseName(name);
+        ReentrantLock lock = lock(project, branchName);
+        try {
+            Compute compute = start(project, branch(project, branchName));
+            return new InetSocketAddress(HOST, compute.port());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * For the proxy, after the idle timeout: stops the branch's compute. No-op if it is stopped
+     * or the branch was deleted meanwhile.
+     */
+    public void suspend(String project, String name) {
+        if (exists(project, name)) {
+            try {
+                stopCompute(project, name);
+            } catch (BranchException e) {
+                if (e.code() != ErrorCode.NOT_FOUND) {
+                    throw e;
+                }
+            }
         }
     }
 
@@ -428,6 +519,47 @@ public final class BranchService {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * For {@link IdleComputes}: stops the branch's compute if it is still running and has not
+     * been started or woken since {@code idleSince} ({@link System#nanoTime()}). No-op otherwise,
+     * or if the branch is gone.
+     */
+    void suspendIdle(String project, BranchName name, long idleSince, Duration idleTimeout) {
+        String key = computeKey(project, name);
+        ReentrantLock lock = lock(project, name);
+        try {
+            Long started = lastStart.get(key);
+            if (started != null && started - idleSince > 0) {
+                return;
+            }
+            boolean exists = catalog.state().project(project).flatMap(p -> p.branch(name)).isPresent();
+            if (!exists || computes.running(key).isEmpty()) {
+                return;
+            }
+            computes.stop(key);
+            LOG.log(System.Logger.Level.INFO, "stopped the compute of branch {0}/{1}: no client connection for {2}; "
+                    + "the next connection starts it again", project, name, idleTimeout);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A running compute: its branch and internal port. */
+    record RunningCompute(String project, BranchName branch, String key, int port) {
+    }
+
+    /** Every running compute of every branch. */
+    List<RunningCompute> runningComputeList() {
+        List<RunningCompute> out = new ArrayList<>();
+        for (Project p : catalog.state().projects().values()) {
+            for (Branch b : p.branches().values()) {
+                String key = computeKey(p.name(), b.name());
+                computes.running(key).ifPresent(c -> out.add(new RunningCompute(p.name(), b.name(), key, c.port())));
+            }
+        }
+        return out;
     }
 
     /** Number of branches in all projects, for metrics. */
@@ -506,22 +638,58 @@ public final class BranchService {
     // ------------------------------------------------------------------------------------------
     // Internals
 
-    /** The port clients connect to. Today the compute's own port; the proxy's once it fronts branches. */
-    private static int clientPort(Branch branch) {
-        return branch.port();
-    }
+    /** Attempts to start a compute when the free port picked is taken before Postgres binds it. */
+    private static final int PORT_ATTEMPTS = 3;
 
-    /** The port the compute listens on (same as the client port until the proxy takes that). */
-    private static int computePort(Branch branch) {
-        return branch.port();
-    }
-
-    private Compute start(String project, Branch branch) {
+    /** Opens the branch's stable port on the endpoints; a failure is logged, not thrown. */
+    private void openPort(String project, Branch branch) {
+        String routingName = new RoutingName(project, branch.name()).toString();
         try {
-            return computes.start(computeKey(project, branch.name()), branch.timeline(), computePort(branch));
-        } catch (ComputeException e) {
-            throw new BranchException(ErrorCode.COMPUTE_FAILED, "the compute of branch '" + branch.name()
-                    + "' did not start: " + e.getMessage(), e);
+            endpoints.openBranchPort(routingName, branch.port());
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "branch {0}: its port {1,number,#} cannot be opened ({2}); it is "
+                    + "reachable through the routing port with options=branch={0} until the port is free and the "
+                    + "server restarts", routingName, branch.port(), e.getMessage());
+        }
+    }
+
+    /**
+     * Returns the branch's running compute, or starts one on a free internal port. Caller holds
+     * the branch's lock.
+     */
+    private Compute start(String project, Branch branch) {
+        String key = computeKey(project, branch.name());
+        lastStart.put(key, System.nanoTime());
+        Optional<Compute> running = computes.running(key);
+        if (running.isPresent() && running.get().timeline().equals(branch.timeline())) {
+            return running.get();
+        }
+        for (int attempt = 1; ; attempt++) {
+            try {
+                Compute started = computes.start(key, branch.timeline(), freeInternalPort());
+                lastStart.put(key, System.nanoTime());
+                return started;
+            } catch (ComputeException e) {
+                // The port was free when picked; another process may bind it before Postgres does.
+                String message = String.valueOf(e.getMessage());
+                if (attempt < PORT_ATTEMPTS && message.contains("already in use")) {
+                    LOG.log(System.Logger.Level.INFO, "compute {0}: port taken before start, picking another", key);
+                    continue;
+                }
+                throw new BranchException(ErrorCode.COMPUTE_FAILED, "the compute of branch '" + branch.name()
+                        + "' did not start: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** A loopback port nothing listens on right now, from the kernel's ephemeral range. */
+    private static int freeInternalPort() {
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.setReuseAddress(false);
+            socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw internal("finding a free port for a compute", e);
         }
     }
 
@@ -644,7 +812,7 @@ public final class BranchService {
         return new BranchInfo(project, branch.name().value(), branch.parent() == null ? null : branch.parent().value(),
                 branch.timeline().toString(), branch.createdAt(),
                 branch.isRoot() ? null : Lsn.format(branch.parentLsn()), head, branch.protectedBranch(),
-                clientPort(branch), compute.isPresent() ? "running" : "stopped", compute.map(Compute::pid).orElse(0L),
+                branch.port(), compute.isPresent() ? "running" : "suspended", compute.map(Compute::pid).orElse(0L),
                 branch.expiresAt());
     }
 

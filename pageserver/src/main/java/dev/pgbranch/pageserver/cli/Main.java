@@ -10,15 +10,18 @@ import java.io.PrintWriter;
  * request (its message is printed), 2 bad command line, 3 no server reachable.
  *
  * <pre>
- * pgbranch server --data-dir DIR [--api-port N] [--branch-port-base N]
+ * pgbranch server --data-dir DIR [--api-port N] [--proxy-port N] [--branch-port-base N] [--idle-timeout 5m]
  * pgbranch branch list|create|show|delete|reset|restore|protect|unprotect ...
- * pgbranch connect BRANCH
+ * pgbranch connect BRANCH [--routing] [--start]
  * pgbranch compute start|stop BRANCH
+ * pgbranch diff BRANCH [--against B] [--database D] [--format side-by-side|unified|sql|json]
+ * pgbranch promote BRANCH [--dry-run] [--force] [--database D] [--concurrent-indexes]
  * </pre>
  */
 @Command(name = "pgbranch", mixinStandardHelpOptions = true, version = "pgbranch 0.1.0",
         description = "Copy-on-write branches for PostgreSQL.",
         subcommands = {ServerCommand.class, BranchCommands.class, ConnectCommand.class, ComputeCommands.class,
+                DiffCommand.class, PromoteCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -8,17 +8,20 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * {@code pgbranch server}: runs the server in the foreground until SIGTERM / SIGINT, then shuts
- * down cleanly (API closed, computes stopped with a fast shutdown, mounts unmounted, store
- * closed). The first start on an empty data directory creates the default project.
+ * {@code pgbranch server}: runs the server and its wire proxy in the foreground until SIGTERM /
+ * SIGINT, then shuts down cleanly (API and proxy closed, computes stopped with a fast shutdown,
+ * mounts unmounted, store closed). The first start on an empty data directory creates the
+ * default project.
  */
 @Command(name = "server", mixinStandardHelpOptions = true,
-        description = "Run the pgbranch server (storage, computes, management API) until stopped.")
+        description = "Run the pgbranch server (storage, computes, wire proxy, management API) until stopped.")
 final class ServerCommand implements Callable<Integer> {
 
     @Option(names = "--data-dir", paramLabel = "DIR",
@@ -30,9 +33,28 @@ final class ServerCommand implements Callable<Integer> {
             description = "Management API port on 127.0.0.1; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int apiPort;
 
-    @Option(names = "--proxy-port", paramLabel = "N",
-            description = "Routing port of the wire proxy (not linked into this build yet: giving it is an error).")
-    Integer proxyPort;
+    @Option(names = "--proxy-port", paramLabel = "N", defaultValue = "" + PageServer.DEFAULT_PROXY_PORT,
+            description = "Routing port of the wire proxy on 127.0.0.1, where clients name the branch "
+                    + "(options=branch=dev/alex, dbname@branch or TLS SNI); 0 picks a free one, recorded in "
+                    + "server.json (default: ${DEFAULT-VALUE}).")
+    int proxyPort;
+
+    @Option(names = "--idle-timeout", paramLabel = "DURATION", defaultValue = "5m",
+            description = "Stop a compute after this long without client connections; the next connection starts "
+                    + "it again (90s, 5m, 1h; default: ${DEFAULT-VALUE}).")
+    String idleTimeout;
+
+    @Option(names = "--wake-timeout", paramLabel = "DURATION", defaultValue = "60s",
+            description = "A client waiting longer for its branch's compute to start gets FATAL 57P03 "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String wakeTimeout;
+
+    @Option(names = "--tls-cert", paramLabel = "PEM",
+            description = "Certificate chain the proxy presents to TLS clients (default: a self-signed one made at start).")
+    Path tlsCertificate;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "PKCS#8 private key of --tls-cert.")
+    Path tlsPrivateKey;
 
     @Option(names = "--branch-port-base", paramLabel = "N",
             description = "First port handed to new branches (default: the one recorded in the data directory, else "
@@ -44,18 +66,28 @@ final class ServerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
-        if (proxyPort != null) {
-            throw new CliException(CliException.USAGE, "--proxy-port: the wire proxy is not linked into this build "
-                    + "yet; clients connect to each branch's own port");
-        }
         if (apiPort < 0 || apiPort > 65535) {
             throw new CliException(CliException.USAGE, "--api-port must be between 0 and 65535");
         }
+        if (proxyPort < 0 || proxyPort > 65535) {
+            throw new CliException(CliException.USAGE, "--proxy-port must be between 0 and 65535");
+        }
+        if ((tlsCertificate == null) != (tlsPrivateKey == null)) {
+            throw new CliException(CliException.USAGE, "--tls-cert and --tls-key go together");
+        }
+        for (Path pem : new Path[] {tlsCertificate, tlsPrivateKey}) {
+            if (pem != null && !Files.isReadable(pem)) {
+                throw new CliException(CliException.USAGE, "cannot read " + pem);
+            }
+        }
+        Duration idle = Durations.parse(idleTimeout);
+        Duration wake = Durations.parse(wakeTimeout);
         if (branchPortBase != null && (branchPortBase < 1024 || branchPortBase > 65535)) {
             throw new CliException(CliException.USAGE, "--branch-port-base must be between 1024 and 65535");
         }
         Path dir = dataDirectory != null ? dataDirectory : ClientOptions.defaultDataDirectory();
-        PageServer server = PageServer.start(new PageServer.Config(dir, apiPort, branchPortBase));
+        PageServer server = PageServer.start(new PageServer.Config(dir, apiPort, branchPortBase, proxyPort, idle, wake,
+                tlsCertificate, tlsPrivateKey));
         CountDownLatch stopped = new CountDownLatch(1);
         PrintWriter out = spec.commandLine().getOut();
         Thread hook = new Thread(() -> {
@@ -71,8 +103,8 @@ final class ServerCommand implements Callable<Integer> {
             }
         }, "pgbranch-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        out.println("pgbranch server ready: API http://127.0.0.1:" + server.apiPort()
-                + ", data directory " + server.dataDirectory());
+        out.println("pgbranch server ready: API http://127.0.0.1:" + server.apiPort() + ", proxy routing port "
+                + server.proxyPort() + ", data directory " + server.dataDirectory());
         out.flush();
         stopped.await();
         return 0;

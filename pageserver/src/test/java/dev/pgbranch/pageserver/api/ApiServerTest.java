@@ -2,6 +2,7 @@ package dev.pgbranch.pageserver.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pgbranch.pageserver.PageServer;
+import dev.pgbranch.pageserver.branch.BranchService;
 import dev.pgbranch.storage.Lsn;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,6 +25,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -127,7 +129,7 @@ class ApiServerTest {
                 "computeState"}) {
             assertTrue(development.has(field), "branch JSON lacks " + field);
         }
-        assertEquals("stopped", development.path("computeState").asText());
+        assertEquals("suspended", development.path("computeState").asText());
         assertTrue(production.path("port").asInt() != development.path("port").asInt());
     }
 
@@ -234,6 +236,10 @@ class ApiServerTest {
         String uri = json(connection).path("uri").asText();
         assertTrue(uri.startsWith("postgresql://postgres:") && uri.endsWith("@127.0.0.1:" + branch.path("port").asInt()
                 + "/postgres"), uri);
+        String routing = json(connection).path("routingUri").asText();
+        assertTrue(routing.startsWith("postgresql://postgres:") && routing.endsWith("@127.0.0.1:" + server.proxyPort()
+                + "/postgres?options=branch%3Dapi%2Fshow"), routing);
+        assertEquals(server.proxyPort(), json(connection).path("routingPort").asInt());
         assertEquals(204, send("DELETE", "/v1/projects/default/branches/api%2Fshow", null).statusCode());
     }
 
@@ -309,5 +315,53 @@ class ApiServerTest {
         assertTrue(text.contains("\npgbranch_computes_running 0\n"), text);
         assertTrue(text.contains("pgbranch_store_timelines "), text);
         assertTrue(text.contains("pgbranch_api_requests_total{status=\"200\"}"), text);
+        assertTrue(text.contains("# TYPE pgbranch_proxy_connections_total counter\n"), "the proxy's series: " + text);
+        assertTrue(text.contains("# TYPE pgbranch_proxy_wake_seconds histogram\n"), text);
     }
+
+    @Test
+    void theProxyListensOnEveryBranchPortAndTheRoutingPortRecordedInServerJson() throws Exception {
+        assertEquals(server.proxyPort(), ServerInfo.read(dataDirectory.resolve("data")).proxyPort());
+        assertTrue(server.proxyPort() > 0);
+        for (JsonNode b : json(send("GET", "/v1/projects/default/branches", null)).path("branches")) {
+            int port = b.path("port").asInt();
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+                assertTrue(socket.isConnected(), "branch " + b.path("name").asText() + " port " + port);
+            }
+            assertFalse(BranchService.portIsFree(port), "the proxy holds port " + port);
+        }
+    }
+
+    @Test
+    void aTakenProxyPortFailsTheStartWithAClearMessageAndLeavesTheDirectoryUnlocked() throws Exception {
+        Path other = Files.createTempDirectory("pgbranch-api-test-port");
+        Files.setPosixFilePermissions(other, PosixFilePermissions.fromString("rwx--x--x"));
+        try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            int base;
+            try (ServerSocket socket = new ServerSocket(0)) {
+                base = socket.getLocalPort();
+            }
+            PageServer.Config config = new PageServer.Config(other.resolve("data"), 0, base, taken.getLocalPort(),
+                    PageServer.DEFAULT_IDLE_TIMEOUT, PageServer.DEFAULT_WAKE_TIMEOUT, null, null);
+            IOException e = assertThrows(IOException.class, () -> PageServer.start(config).close());
+            assertTrue(e.getMessage().contains(":" + taken.getLocalPort()) && e.getMessage().contains("--proxy-port"),
+                    e.getMessage());
+            // Nothing stays behind: the same directory starts once the port is free.
+            PageServer.start(new PageServer.Config(other.resolve("data"), 0, base)).close();
+        } finally {
+            try (Stream<Path> files = Files.walk(other)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    @Test
+    void aDeletedBranchsPortIsClosedAndANewBranchsPortIsOpen() throws Exception {
+        JsonNode created = json(send("POST", "/v1/projects/default/branches", "{\"name\":\"api/ports\",\"parent\":\"development\"}"));
+        int port = created.path("port").asInt();
+        assertFalse(BranchService.portIsFree(port), "the proxy listens on the new branch's port");
+        assertEquals(204, send("DELETE", "/v1/projects/default/branches/api%2Fports", null).statusCode());
+        assertTrue(BranchService.portIsFree(port), "the deleted branch's port is closed");
+    }
+
 }

@@ -46,7 +46,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * The branch-based development workflow the way a user runs it: the server as its own JVM
  * (started with {@code pgbranch server}), the CLI (in-process, and once through the
- * {@code ./pgbranch} launcher), pgjdbc against the branches' real Postgres computes on FUSE,
+ * {@code ./pgbranch} launcher), pgjdbc through the wire proxy (each branch's stable port, the
+ * proxy waking computes on demand) to the branches' real Postgres computes on FUSE,
  * a clean restart, a kill -9 of the server and a restart, and {@code pg_amcheck
  * --heapallindexed} on every branch at the end. The server, its computes and its mounts are
  * stopped whatever happens.
@@ -121,7 +122,10 @@ class BranchWorkflowTest {
 
         // 2. Connect to development and run SQL.
         String developmentUri = cliOk("connect", "development").strip();
+        assertEquals(development.path("port").asInt(), URI.create(developmentUri).getPort(), "the branch's stable port");
         try (Connection dev = connect(developmentUri); Statement sql = dev.createStatement()) {
+            assertNotEquals(development.path("port").asLong(), queryLong(sql, "SELECT current_setting('port')::int"),
+                    "the proxy holds the branch port; the compute listens elsewhere");
             sql.execute("CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL)");
             sql.execute("INSERT INTO users SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 1000) g");
             sql.execute("CREATE INDEX users_email ON users (email)");
@@ -231,7 +235,7 @@ class BranchWorkflowTest {
         JsonNode afterRestart = cliJson("branch", "list");
         assertSameBranches(before, afterRestart);
         for (JsonNode b : afterRestart.path("branches")) {
-            assertEquals("stopped", b.path("computeState").asText(), "computes come back on demand, not at start");
+            assertEquals("suspended", b.path("computeState").asText(), "computes come back on demand, not at start");
         }
         try (Connection a = connect(cliOk("connect", "dev/alex").strip()); Statement sql = a.createStatement()) {
             assertEquals(1001, queryLong(sql, "SELECT count(*) FROM users"));
@@ -388,7 +392,7 @@ class BranchWorkflowTest {
                 "--enable-native-access=ALL-UNNAMED", "-Xmx1g",
                 "-XX:ErrorFile=" + Path.of("target", "hs_err_server_%p.log").toAbsolutePath(),
                 "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "server", "--data-dir", dataDirectory.toString(), "--api-port", "0",
+                Main.class.getName(), "server", "--data-dir", dataDirectory.toString(), "--api-port", "0", "--proxy-port", "0",
                 "--branch-port-base", Integer.toString(portBase));
         server = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(serverLog.toFile())).start();
