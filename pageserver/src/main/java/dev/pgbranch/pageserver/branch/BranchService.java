@@ -332,11 +332,12 @@ public final class BranchService {
         ReentrantLock lock = lock(project, branchName);
         try {
             Branch branch = branch(project, branchName);
+            // Protection first: it is the rule a user set, and the answer they expect to see.
+            checkUnprotected(branch, "reset");
             if (branch.isRoot()) {
                 throw new BranchException(ErrorCode.BAD_REQUEST, "branch '" + branchName
                         + "' is the root branch: it has no parent to reset from");
             }
-            checkUnprotected(branch, "reset");
             ReentrantLock parentLock = lock(project, branch.parent());
             long lsn;
             TimelineId timeline;

@@ -187,7 +187,7 @@ class BranchWorkflowTest {
         assertTrue(deleteProduction.err().contains("'production' is protected"), deleteProduction.err());
         Result resetProduction = cli("branch", "reset", "production");
         assertEquals(1, resetProduction.code());
-        assertTrue(resetProduction.err().contains("no parent"), resetProduction.err());
+        assertTrue(resetProduction.err().contains("is protected"), resetProduction.err());
         Result deleteDevelopment = cli("branch", "delete", "development");
         assertEquals(1, deleteDevelopment.code());
         assertTrue(deleteDevelopment.err().contains("has child branches (dev/alex)"), deleteDevelopment.err());
