@@ -370,7 +370,7 @@ public final class BranchService {
         ReentrantLock lock = lock(project, branchName);
         try {
             Branch branch = branch(project, branchName);
-            checkUnprotected(branch, "restore");
+            checkUnprotected(branch, "restored");
             long lsn = resolve(branch, point);
             TimelineId timeline = createTimeline(branch.timeline(), lsn);
             replaceTimeline(project, branch, timeline, branch.parentLsn(), false);
@@ -817,16 +817,16 @@ public final class BranchService {
                 branch.expiresAt());
     }
 
+    /** @param action the past participle the message needs: "deleted", "reset", "restored" */
     private static void checkUnprotected(Branch branch, String action) {
         if (branch.protectedBranch()) {
             throw new BranchException(ErrorCode.PROTECTED, "branch '" + branch.name() + "' is protected and cannot be "
-                    + action + (action.endsWith("e") ? "d" : "ed") + "; run 'pgbranch branch unprotect "
-                    + branch.name() + "' first if you really mean it");
+                    + action + "; run 'pgbranch branch unprotect " + branch.name() + "' first if you really mean it");
         }
     }
 
     private static void checkDeletable(String project, Project p, Branch branch) {
-        checkUnprotected(branch, "delete");
+        checkUnprotected(branch, "deleted");
         List<Branch> children = p.children(branch.name());
         if (!children.isEmpty()) {
             throw new BranchException(ErrorCode.HAS_CHILDREN, "branch '" + branch.name() + "' of project '" + project

@@ -185,7 +185,8 @@ class ApiServerTest {
     @Test
     void protectedExistingAndParentBranchesAre409() throws Exception {
         assertError(send("DELETE", "/v1/projects/default/branches/production", null), 409, "PROTECTED", "protected");
-        assertError(send("POST", "/v1/projects/default/branches/production/reset", null), 400, "BAD_REQUEST", "no parent");
+        assertError(send("POST", "/v1/projects/default/branches/production/reset", null), 409, "PROTECTED",
+                "cannot be reset;");
         assertError(send("POST", "/v1/projects/default/branches", "{\"name\":\"development\",\"parent\":\"production\"}"),
                 409, "CONFLICT", "already exists");
 

@@ -283,6 +283,8 @@ class BranchServiceTest {
 
     @Test
     void aRootBranchCannotBeResetAndUnknownNamesAreNotFound() {
+        // Protection is checked first: it is the answer a user who protected the branch expects.
+        assertEquals(ErrorCode.PROTECTED, assertThrows(BranchException.class, () -> service.reset(P, "production")).code());
         service.setProtected(P, "production", false);
         assertEquals(ErrorCode.BAD_REQUEST, assertThrows(BranchException.class, () -> service.reset(P, "production")).code());
         assertEquals(ErrorCode.NOT_FOUND, assertThrows(BranchException.class, () -> service.show(P, "nope")).code());
