@@ -4,15 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.pgbranch.pageserver.api.ApiToken;
 import dev.pgbranch.pageserver.api.ServerInfo;
 import dev.pgbranch.pageserver.compute.PostgresInstallation;
+import dev.pgbranch.pageserver.testing.ServerProcess;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,13 +18,11 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -41,7 +37,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The branch-based development workflow the way a user runs it: the server as its own JVM
@@ -55,73 +50,41 @@ import static org.junit.jupiter.api.Assertions.fail;
 @Tag("integration")
 class BranchWorkflowTest {
 
-    private static final Duration START_DEADLINE = Duration.ofMinutes(3);
-
-    private Path root;
-    private Path dataDirectory;
-    private Path serverLog;
-    private Process server;
-    private int portBase;
-    /** Every compute pid seen, so that the test can kill leftovers even after a kill -9 of the server. */
-    private final Set<Long> computePids = new HashSet<>();
+    private ServerProcess server;
     private final Map<String, String> figures = new LinkedHashMap<>();
 
     @BeforeEach
     void prepare() throws IOException {
-        // Not @TempDir: its 0700 parent would keep the compute user (postgres) from the mounts.
-        root = Files.createTempDirectory("pgbranch-workflow");
-        Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx--x--x"));
-        dataDirectory = root.resolve("data");
-        serverLog = root.resolve("server.log");
-        try (ServerSocket socket = new ServerSocket(0)) {
-            portBase = socket.getLocalPort();
-        }
+        server = new ServerProcess("BranchWorkflowTest");
     }
 
     @AfterEach
-    void stopEverything() throws Exception {
+    void stopEverything() throws IOException {
         try {
-            if (server != null && server.isAlive()) {
-                rememberComputePids();
-                stopServer();
+            if (server != null) {
+                server.close();
             }
         } finally {
-            for (long pid : computePids) {
-                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-            }
-            for (String mount : mountsUnder(dataDirectory)) {
-                new ProcessBuilder("fusermount3", "-uz", mount).inheritIO().start().waitFor(30, TimeUnit.SECONDS);
-            }
-            if (Files.exists(serverLog)) {
-                // Kept for diagnosis: the temporary directory is deleted below.
-                Path kept = Path.of("target", "BranchWorkflowTest-server.log");
-                Files.createDirectories(kept.getParent());
-                Files.copy(serverLog, kept, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                System.out.println("server log: " + kept.toAbsolutePath());
-            }
             figures.forEach((k, v) -> System.out.println("FIGURE " + k + ": " + v));
-            if (mountsUnder(dataDirectory).isEmpty()) {
-                deleteTree(root);
-            }
         }
     }
 
     @Test
     void branchResetProtectPointInTimeAndRestartsWorkLikeTheIssueSays() throws Exception {
         // 1. The server starts; the default project has production (root, protected) and development.
-        startServer();
-        JsonNode branches = launcher("branch", "list", "--data-dir", dataDirectory.toString(), "--output", "json");
+        server.start();
+        JsonNode branches = launcher("branch", "list", "--data-dir", server.dataDirectory().toString(), "--output", "json");
         JsonNode production = find(branches, "production");
         JsonNode development = find(branches, "development");
         assertTrue(production.path("parent").isNull());
         assertTrue(production.path("protected").asBoolean());
         assertEquals("production", development.path("parent").asText());
         assertFalse(development.path("protected").asBoolean());
-        String table = cliOk("branch", "list");
+        String table = server.cliOk("branch", "list");
         assertTrue(table.startsWith("NAME") && table.contains("development") && table.contains("production"), table);
 
         // 2. Connect to development and run SQL.
-        String developmentUri = cliOk("connect", "development").strip();
+        String developmentUri = server.cliOk("connect", "development").strip();
         assertEquals(development.path("port").asInt(), URI.create(developmentUri).getPort(), "the branch's stable port");
         try (Connection dev = connect(developmentUri); Statement sql = dev.createStatement()) {
             assertNotEquals(development.path("port").asLong(), queryLong(sql, "SELECT current_setting('port')::int"),
@@ -133,11 +96,11 @@ class BranchWorkflowTest {
 
         // 3. dev/alex from development returns at once and already has the table and its rows.
         long createStart = System.nanoTime();
-        JsonNode alex = cliJson("branch", "create", "dev/alex", "--parent", "development");
+        JsonNode alex = server.cliJson("branch", "create", "dev/alex", "--parent", "development");
         long created = System.nanoTime();
         assertEquals("dev/alex", alex.path("name").asText());
         assertEquals("development", alex.path("parent").asText());
-        String alexUri = cliOk("connect", "dev/alex").strip();
+        String alexUri = server.cliOk("connect", "dev/alex").strip();
         try (Connection a = connect(alexUri); Statement sql = a.createStatement()) {
             assertEquals(1, queryLong(sql, "SELECT 1"));
             figures.put("branch create (CLI, parent compute running, includes its CHECKPOINT)",
@@ -167,13 +130,13 @@ class BranchWorkflowTest {
 
         // 5. Reset dev/alex from its parent: same connection string, now exactly development.
         long resetStart = System.nanoTime();
-        JsonNode reset = cliJson("branch", "reset", "dev/alex");
+        JsonNode reset = server.cliJson("branch", "reset", "dev/alex");
         figures.put("branch reset (CLI, compute running: checkpoint parent, stop, repoint, restart)",
                 (System.nanoTime() - resetStart) / 1_000_000 + " ms");
         assertEquals(alex.path("port").asInt(), reset.path("port").asInt());
         assertNotEquals(alex.path("timeline").asText(), reset.path("timeline").asText());
         assertEquals("running", reset.path("computeState").asText(), "a running compute is restarted");
-        assertEquals(alexUri, cliOk("connect", "dev/alex").strip());
+        assertEquals(alexUri, server.cliOk("connect", "dev/alex").strip());
         assertEquals(dump(developmentUri), dump(alexUri));
         try (Connection a = connect(alexUri); Statement sql = a.createStatement()) {
             assertEquals(1001, queryLong(sql, "SELECT count(*) FROM users"));
@@ -182,23 +145,23 @@ class BranchWorkflowTest {
         }
 
         // 6. Refusals with clear messages and non-zero exit codes.
-        Result deleteProduction = cli("branch", "delete", "production");
+        ServerProcess.Result deleteProduction = server.cli("branch", "delete", "production");
         assertEquals(1, deleteProduction.code());
         assertTrue(deleteProduction.err().contains("'production' is protected"), deleteProduction.err());
-        Result resetProduction = cli("branch", "reset", "production");
+        ServerProcess.Result resetProduction = server.cli("branch", "reset", "production");
         assertEquals(1, resetProduction.code());
         assertTrue(resetProduction.err().contains("is protected"), resetProduction.err());
-        Result deleteDevelopment = cli("branch", "delete", "development");
+        ServerProcess.Result deleteDevelopment = server.cli("branch", "delete", "development");
         assertEquals(1, deleteDevelopment.code());
         assertTrue(deleteDevelopment.err().contains("has child branches (dev/alex)"), deleteDevelopment.err());
-        Result json = cli("branch", "delete", "development", "--output", "json");
-        assertEquals("HAS_CHILDREN", parse(json.err()).path("error").path("code").asText());
-        Result badName = cli("branch", "create", "dev/../x", "--parent", "development");
+        ServerProcess.Result json = server.cli("branch", "delete", "development", "--output", "json");
+        assertEquals("HAS_CHILDREN", ServerProcess.parse(json.err()).path("error").path("code").asText());
+        ServerProcess.Result badName = server.cli("branch", "create", "dev/../x", "--parent", "development");
         assertEquals(2, badName.code());
         assertTrue(badName.err().contains("'..' segment"), badName.err());
 
         // 7. Branch production at a time and at an LSN in the past.
-        String productionUri = cliOk("connect", "production").strip();
+        String productionUri = server.cliOk("connect", "production").strip();
         try (Connection p = connect(productionUri); Statement sql = p.createStatement()) {
             sql.execute("CREATE TABLE orders (id int PRIMARY KEY, state text)");
             sql.execute("INSERT INTO orders VALUES (1, 'before')");
@@ -206,16 +169,16 @@ class BranchWorkflowTest {
         // Time marks are recorded about once a second: leave room on both sides of the point.
         Thread.sleep(2500);
         Instant pointInTime = Instant.now();
-        String pointLsn = cliJson("branch", "show", "production").path("headLsn").asText();
+        String pointLsn = server.cliJson("branch", "show", "production").path("headLsn").asText();
         Thread.sleep(2500);
         try (Connection p = connect(productionUri); Statement sql = p.createStatement()) {
             sql.execute("INSERT INTO orders VALUES (2, 'after')");
             sql.execute("UPDATE orders SET state = 'changed' WHERE id = 1");
         }
-        cliJson("branch", "create", "hotfix", "--parent", "production", "--at", pointInTime.toString());
-        cliJson("branch", "create", "hotfix/lsn", "--parent", "production", "--at", pointLsn);
+        server.cliJson("branch", "create", "hotfix", "--parent", "production", "--at", pointInTime.toString());
+        server.cliJson("branch", "create", "hotfix/lsn", "--parent", "production", "--at", pointLsn);
         for (String hotfix : List.of("hotfix", "hotfix/lsn")) {
-            try (Connection h = connect(cliOk("connect", hotfix).strip()); Statement sql = h.createStatement()) {
+            try (Connection h = connect(server.cliOk("connect", hotfix).strip()); Statement sql = h.createStatement()) {
                 assertEquals(List.of("1:before"), rows(sql, "SELECT id || ':' || state FROM orders ORDER BY id"), hotfix);
             }
         }
@@ -224,39 +187,38 @@ class BranchWorkflowTest {
         }
 
         // 8a. Clean restart: branches, ports and data still there; computes come back on demand.
-        JsonNode before = cliJson("branch", "list");
-        rememberComputePids();
-        stopServer();
-        assertEquals(List.of(), mountsUnder(dataDirectory), "a clean shutdown unmounts everything");
-        for (long pid : computePids) {
+        JsonNode before = server.cliJson("branch", "list");
+        server.rememberComputePids();
+        server.stop();
+        assertEquals(List.of(), server.mounts(), "a clean shutdown unmounts everything");
+        for (long pid : server.computePids()) {
             assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "compute " + pid + " stopped");
         }
-        startServer();
-        JsonNode afterRestart = cliJson("branch", "list");
+        server.restart();
+        JsonNode afterRestart = server.cliJson("branch", "list");
         assertSameBranches(before, afterRestart);
         for (JsonNode b : afterRestart.path("branches")) {
             assertEquals("suspended", b.path("computeState").asText(), "computes come back on demand, not at start");
         }
-        try (Connection a = connect(cliOk("connect", "dev/alex").strip()); Statement sql = a.createStatement()) {
+        try (Connection a = connect(server.cliOk("connect", "dev/alex").strip()); Statement sql = a.createStatement()) {
             assertEquals(1001, queryLong(sql, "SELECT count(*) FROM users"));
             sql.execute("INSERT INTO users VALUES (3001, 'committed-before-kill@example.com')");
         }
-        try (Connection d = connect(cliOk("connect", "development").strip()); Statement sql = d.createStatement()) {
+        try (Connection d = connect(server.cliOk("connect", "development").strip()); Statement sql = d.createStatement()) {
             sql.execute("INSERT INTO users VALUES (3002, 'dev-before-kill@example.com')");
         }
 
         // 8b. kill -9 of the server while computes run, then restart.
-        rememberComputePids();
-        server.destroyForcibly();
-        assertTrue(server.waitFor(30, TimeUnit.SECONDS));
-        startServer();
-        JsonNode afterKill = cliJson("branch", "list");
+        server.rememberComputePids();
+        server.kill();
+        server.restart();
+        JsonNode afterKill = server.cliJson("branch", "list");
         assertSameBranches(before, afterKill);
-        try (Connection a = connect(cliOk("connect", "dev/alex").strip()); Statement sql = a.createStatement()) {
+        try (Connection a = connect(server.cliOk("connect", "dev/alex").strip()); Statement sql = a.createStatement()) {
             assertEquals(1, queryLong(sql, "SELECT count(*) FROM users WHERE id = 3001"), "committed before kill -9");
             assertEquals(1002, queryLong(sql, "SELECT count(*) FROM users"));
         }
-        try (Connection d = connect(cliOk("connect", "development").strip()); Statement sql = d.createStatement()) {
+        try (Connection d = connect(server.cliOk("connect", "development").strip()); Statement sql = d.createStatement()) {
             assertEquals(1, queryLong(sql, "SELECT count(*) FROM users WHERE id = 3002"), "committed before kill -9");
         }
 
@@ -264,7 +226,7 @@ class BranchWorkflowTest {
         String pgAmcheck = PostgresInstallation.detect().tool("pg_amcheck").toString();
         for (JsonNode b : afterKill.path("branches")) {
             String name = b.path("name").asText();
-            URI uri = URI.create(cliOk("connect", name).strip());
+            URI uri = URI.create(server.cliOk("connect", name).strip());
             ProcessBuilder amcheck = new ProcessBuilder(pgAmcheck, "--heapallindexed", "--install-missing",
                     "-h", uri.getHost(), "-p", Integer.toString(uri.getPort()), "-U", "postgres", "postgres")
                     .redirectErrorStream(true);
@@ -274,14 +236,14 @@ class BranchWorkflowTest {
             assertTrue(check.waitFor(5, TimeUnit.MINUTES));
             assertEquals(0, check.exitValue(), "pg_amcheck on " + name + ": " + output);
         }
-        rememberComputePids();
+        server.rememberComputePids();
     }
 
     @Test
     void aKill9DuringBranchCreatesLosesNoAcknowledgedBranchAndLeavesNoOrphanTimeline() throws Exception {
-        startServer();
-        ServerInfo info = ServerInfo.read(dataDirectory);
-        String token = ApiToken.load(dataDirectory.resolve(ApiToken.FILE_NAME)).value();
+        server.start();
+        ServerInfo info = server.info();
+        String token = ApiToken.load(server.dataDirectory().resolve(ApiToken.FILE_NAME)).value();
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         List<String> acknowledged = java.util.Collections.synchronizedList(new ArrayList<>());
         Thread creator = Thread.ofPlatform().start(() -> {
@@ -304,13 +266,12 @@ class BranchWorkflowTest {
         while (acknowledged.size() < 15 && System.nanoTime() < deadline) {
             Thread.sleep(5);
         }
-        server.destroyForcibly(); // mid-create, most likely
-        assertTrue(server.waitFor(30, TimeUnit.SECONDS));
+        server.kill(); // mid-create, most likely
         creator.join(30_000);
         assertTrue(acknowledged.size() >= 15, "creates were too slow: " + acknowledged.size());
 
-        startServer();
-        JsonNode list = cliJson("branch", "list");
+        server.restart();
+        JsonNode list = server.cliJson("branch", "list");
         Set<String> names = new HashSet<>();
         list.path("branches").forEach(b -> names.add(b.path("name").asText()));
         for (String name : List.copyOf(acknowledged)) {
@@ -318,40 +279,22 @@ class BranchWorkflowTest {
         }
         figures.put("kill -9 during API creates", acknowledged.size() + " creates acknowledged, "
                 + names.stream().filter(n -> n.startsWith("crash/")).count() + " crash/* branches after restart");
-        String metrics = metrics();
-        long branchCount = metric(metrics, "pgbranch_branches");
+        String metrics = server.metrics();
+        long branchCount = ServerProcess.metric(metrics, "pgbranch_branches");
         assertEquals(names.size(), branchCount);
-        assertEquals(branchCount, metric(metrics, "pgbranch_store_timelines"),
+        assertEquals(branchCount, ServerProcess.metric(metrics, "pgbranch_store_timelines"),
                 "every timeline belongs to a branch: orphans of the interrupted create were deleted\n" + metrics);
         String last = acknowledged.getLast();
-        try (Connection c = connect(cliOk("connect", last).strip()); Statement sql = c.createStatement()) {
+        try (Connection c = connect(server.cliOk("connect", last).strip()); Statement sql = c.createStatement()) {
             assertEquals(1, queryLong(sql, "SELECT 1"));
         }
         for (String name : names) {
             if (name.startsWith("crash/")) {
-                cliOk("branch", "delete", name);
+                server.cliOk("branch", "delete", name);
             }
         }
-        assertEquals(2, metric(metrics(), "pgbranch_store_timelines"), "deleted branches' timelines are gone");
-        rememberComputePids();
-    }
-
-    private String metrics() throws Exception {
-        ServerInfo info = ServerInfo.read(dataDirectory);
-        HttpRequest request = HttpRequest.newBuilder(URI.create(info.api() + "/metrics"))
-                .header("Authorization", "Bearer " + ApiToken.load(dataDirectory.resolve(ApiToken.FILE_NAME)).value())
-                .build();
-        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()
-                .send(request, HttpResponse.BodyHandlers.ofString()).body();
-    }
-
-    private static long metric(String metrics, String name) {
-        for (String line : metrics.split("\n")) {
-            if (line.startsWith(name + " ")) {
-                return Long.parseLong(line.substring(name.length() + 1).strip());
-            }
-        }
-        throw new AssertionError("no metric " + name + " in\n" + metrics);
+        assertEquals(2, server.metric("pgbranch_store_timelines"), "deleted branches' timelines are gone");
+        server.rememberComputePids();
     }
 
     // ---------------------------------------------------------------------------------------
@@ -364,8 +307,8 @@ class BranchWorkflowTest {
     }
 
     private String apiCreateLatency(String parent) throws Exception {
-        ServerInfo info = ServerInfo.read(dataDirectory);
-        String token = ApiToken.load(dataDirectory.resolve(ApiToken.FILE_NAME)).value();
+        ServerInfo info = server.info();
+        String token = ApiToken.load(server.dataDirectory().resolve(ApiToken.FILE_NAME)).value();
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         long[] micros = new long[5];
         for (int i = 0; i < micros.length; i++) {
@@ -379,85 +322,11 @@ class BranchWorkflowTest {
             assertEquals(201, response.statusCode(), response.body());
         }
         for (int i = 0; i < micros.length; i++) {
-            assertEquals(0, cli("branch", "delete", "bench/" + i).code());
+            assertEquals(0, server.cli("branch", "delete", "bench/" + i).code());
         }
         Arrays.sort(micros);
         return String.format("min %.1f ms, median %.1f ms, max %.1f ms", micros[0] / 1000.0, micros[2] / 1000.0,
                 micros[4] / 1000.0);
-    }
-
-    private void startServer() throws Exception {
-        Files.deleteIfExists(dataDirectory.resolve(ServerInfo.FILE_NAME + ".tmp"));
-        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xmx1g",
-                "-XX:ErrorFile=" + Path.of("target", "hs_err_server_%p.log").toAbsolutePath(),
-                "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "server", "--data-dir", dataDirectory.toString(), "--api-port", "0", "--proxy-port", "0",
-                "--branch-port-base", Integer.toString(portBase));
-        server = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(serverLog.toFile())).start();
-        long deadline = System.nanoTime() + START_DEADLINE.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!server.isAlive()) {
-                fail("the server exited with " + server.exitValue() + ":\n" + tail(serverLog));
-            }
-            try {
-                if (ServerInfo.read(dataDirectory).pid() == server.pid()) {
-                    return;
-                }
-            } catch (IOException notYet) {
-                // not written yet
-            }
-            Thread.sleep(100);
-        }
-        fail("the server did not start within " + START_DEADLINE + ":\n" + tail(serverLog));
-    }
-
-    private void stopServer() throws InterruptedException {
-        server.destroy(); // SIGTERM
-        if (!server.waitFor(2, TimeUnit.MINUTES)) {
-            server.destroyForcibly();
-            server.waitFor(30, TimeUnit.SECONDS);
-            fail("the server did not stop within 2 minutes of SIGTERM");
-        }
-    }
-
-    private void rememberComputePids() {
-        Result list = cli("branch", "list", "--output", "json");
-        if (list.code() == 0) {
-            for (JsonNode b : parse(list.out()).path("branches")) {
-                if (b.has("computePid")) {
-                    computePids.add(b.path("computePid").asLong());
-                }
-            }
-        }
-    }
-
-    private record Result(int code, String out, String err) {
-    }
-
-    /** The CLI in this JVM, against the server of the test's data directory. */
-    private Result cli(String... args) {
-        List<String> all = new ArrayList<>(List.of(args));
-        all.add("--data-dir");
-        all.add(dataDirectory.toString());
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(all.toArray(String[]::new), new PrintWriter(out), new PrintWriter(err));
-        return new Result(code, out.toString(), err.toString());
-    }
-
-    private String cliOk(String... args) {
-        Result result = cli(args);
-        assertEquals(0, result.code(), String.join(" ", args) + " failed: " + result.err() + "\nserver log:\n" + tail(serverLog));
-        return result.out();
-    }
-
-    private JsonNode cliJson(String... args) {
-        List<String> all = new ArrayList<>(List.of(args));
-        all.add("--output");
-        all.add("json");
-        return parse(cliOk(all.toArray(String[]::new)));
     }
 
     /** The real ./pgbranch launcher script, on this test's classpath. */
@@ -473,15 +342,7 @@ class BranchWorkflowTest {
         String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(process.waitFor(2, TimeUnit.MINUTES));
         assertEquals(0, process.exitValue(), "./pgbranch " + String.join(" ", args) + ": " + out);
-        return parse(out);
-    }
-
-    private static JsonNode parse(String json) {
-        try {
-            return ApiClient.JSON.readTree(json);
-        } catch (IOException e) {
-            throw new AssertionError("not JSON: " + json, e);
-        }
+        return ServerProcess.parse(out);
     }
 
     private static Connection connect(String uri) throws SQLException {
@@ -543,34 +404,5 @@ class BranchWorkflowTest {
     private static String identity(JsonNode b) {
         return b.path("parent").asText() + " " + b.path("timeline").asText() + " " + b.path("port").asInt() + " "
                 + b.path("protected").asBoolean() + " " + b.path("parentLsn").asText() + " " + b.path("createdAt").asText();
-    }
-
-    private static List<String> mountsUnder(Path directory) throws IOException {
-        List<String> mounts = new ArrayList<>();
-        if (directory == null) {
-            return mounts;
-        }
-        for (String line : Files.readAllLines(Path.of("/proc/mounts"))) {
-            String[] fields = line.split(" ");
-            if (fields.length > 1 && fields[1].startsWith(directory.toString())) {
-                mounts.add(fields[1]);
-            }
-        }
-        return mounts;
-    }
-
-    private static String tail(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
-        } catch (IOException e) {
-            return "(no log: " + e + ")";
-        }
-    }
-
-    private static void deleteTree(Path directory) throws IOException {
-        try (var files = Files.walk(directory)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
     }
 }

@@ -2,6 +2,7 @@ package dev.pgbranch.pageserver.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pgbranch.pageserver.compute.PostgresInstallation;
+import dev.pgbranch.pageserver.testing.ServerProcess;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -51,7 +52,7 @@ class ProxyWorkflowTest {
     @BeforeAll
     void startServer() throws Exception {
         server = new ServerProcess("ProxyWorkflowTest");
-        server.start("--proxy-port", "0", "--idle-timeout", IDLE.toSeconds() + "s");
+        server.start("--idle-timeout", IDLE.toSeconds() + "s");
     }
 
     @AfterAll
@@ -208,7 +209,7 @@ class ProxyWorkflowTest {
             String output = new String(openssl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(openssl.waitFor(1, TimeUnit.MINUTES));
             assertEquals(0, openssl.exitValue(), output);
-            tls.start("--proxy-port", "0", "--tls-cert", cert.toString(), "--tls-key", key.toString());
+            tls.start("--tls-cert", cert.toString(), "--tls-key", key.toString());
             JsonNode connection = tls.cliJson("connect", "development");
             for (String target : new String[] {connection.path("uri").asText(), connection.path("routingUri").asText()}) {
                 Properties verify = credentials(target);
@@ -317,7 +318,7 @@ class ProxyWorkflowTest {
             }
             Thread.sleep(200);
         }
-        fail(branch + " did not become " + expected + " within " + timeout + "\n" + server.tail());
+        fail(branch + " did not become " + expected + " within " + timeout + "\n" + server.logTail());
         return -1;
     }
 

@@ -2,6 +2,7 @@ package dev.pgbranch.pageserver.review;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pgbranch.pageserver.compute.PostgresInstallation;
+import dev.pgbranch.pageserver.testing.ServerProcess;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -41,7 +42,8 @@ class SchemaReviewWorkflowTest {
 
     @BeforeAll
     void startServerWithUsersOnDevelopment() throws Exception {
-        server = ServerProcess.start();
+        server = new ServerProcess("SchemaReviewWorkflowTest");
+        server.start();
         try (Connection dev = server.connect("development"); Statement sql = dev.createStatement()) {
             sql.execute("CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL)");
             sql.execute("INSERT INTO users SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 1000) g");
@@ -385,7 +387,9 @@ class SchemaReviewWorkflowTest {
         List<ProcessHandle> postmasters = ProcessHandle.allProcesses()
                 .filter(p -> p.info().commandLine().map(c -> c.contains(" -D " + mount + " ")).orElse(false)).toList();
         postmasters.forEach(p -> server.rememberPid(p.pid()));
-        server.killAndRestart();
+        server.rememberComputePids();
+        server.kill();
+        server.restart();
         diffs.join(120_000);
 
         assertTrue(server.mounts().stream().noneMatch(m -> m.contains("_base-")), server.mounts().toString());
