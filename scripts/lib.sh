@@ -27,3 +27,28 @@ pgbranch_java_major() {
 pgbranch_log() {
   printf '[pgbranch] %s\n' "$*" >&2
 }
+
+# Builds the jars (./mvnw install -DskipTests) when they are missing or older than any main
+# source or pom of the modules, so that ./pgbranch never runs stale code after a pull or an edit.
+# Prints the pageserver jar.
+pgbranch_ensure_built() {
+  local root=$1 jar
+  jar=$(pgbranch_server_jar "$root")
+  if [ -z "$jar" ] || [ ! -d "$root/pageserver/target/lib" ] \
+      || [ -n "$(find "$root/pom.xml" "$root"/*/pom.xml "$root"/storage-engine/src/main \
+                 "$root"/wire-proxy/src/main "$root"/pageserver/src/main -newer "$jar" -print -quit)" ]; then
+    pgbranch_log "building (./mvnw -q -B -DskipTests install)"
+    (cd "$root" && ./mvnw -q -B -DskipTests install) >&2
+    jar=$(pgbranch_server_jar "$root")
+    [ -n "$jar" ] || { pgbranch_log "build finished but no pageserver jar in $root/pageserver/target"; return 2; }
+  fi
+  echo "$jar"
+}
+
+pgbranch_server_jar() {
+  local jar
+  for jar in "$1"/pageserver/target/pageserver-*.jar; do
+    case "$jar" in *-sources.jar|*-tests.jar|*-javadoc.jar) continue ;; esac
+    [ -f "$jar" ] && echo "$jar" && return 0
+  done
+}

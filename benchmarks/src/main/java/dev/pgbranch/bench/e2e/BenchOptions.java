@@ -1,0 +1,158 @@
+package dev.pgbranch.bench.e2e;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Command-line options of the driver. {@code --quick} changes the defaults (scales 1 and 10,
+ * {@code pgbench -T 10}) and explicit options override either mode.
+ *
+ * <p>Immutable and thread-safe.
+ *
+ * @param quick the quick mode's defaults are in effect
+ * @param only run only this group (one of {@link #GROUPS}), or null for all
+ * @param scales pgbench scale factors, ascending; branch creation, first query and reset run at
+ *     each, TPS and the five-branch storage figure at the largest
+ * @param seconds {@code pgbench -T}
+ * @param rounds A/B rounds of each pgbench run
+ * @param clients {@code pgbench -c}
+ * @param threads {@code pgbench -j}
+ * @param output results go to {@code output/<timestamp>/}
+ * @param launcher the {@code ./pgbranch} launcher
+ * @param serverClasspath if not null, the launcher runs these classes ({@code PGBRANCH_CLASSPATH})
+ * @param note free text recorded with the conditions (e.g. "machine shared with other jobs")
+ */
+record BenchOptions(boolean quick, String only, List<Integer> scales, int seconds, int rounds, int clients, int threads,
+        Path output, Path launcher, String serverClasspath, String note) {
+
+    /** The measurement groups {@code --only} accepts. */
+    static final Set<String> GROUPS = Set.of("create", "first-query", "reset", "tps", "storage");
+
+    static final String USAGE = """
+            usage: scripts/bench [--quick] [--only create|first-query|reset|tps|storage] [options]
+              --quick               scales 1,10 and pgbench -T 10 (default: scales 10,60 and -T 30)
+              --only GROUP          run one group (the pgbench -i loads it needs always run)
+              --scales A,B          pgbench scale factors
+              --seconds N           pgbench -T for the TPS runs
+              --rounds N            A/B rounds of each TPS run (default 2)
+              --clients N           pgbench -c (default 4)
+              --threads N           pgbench -j (default 2)
+              --output DIR          results go to DIR/<timestamp>/ (default bench-results)
+              --pgbranch PATH       the pgbranch launcher (default: ./pgbranch of the repository)
+              --server-classpath CP run the server from these classes (PGBRANCH_CLASSPATH)
+              --note TEXT           recorded with the machine conditions
+            """;
+
+    BenchOptions {
+        scales = List.copyOf(scales);
+        if (scales.isEmpty() || scales.stream().anyMatch(s -> s < 1)) {
+            throw new IllegalArgumentException("scales must be positive: " + scales);
+        }
+        if (only != null && !GROUPS.contains(only)) {
+            throw new IllegalArgumentException("--only must be one of " + GROUPS + ", not " + only);
+        }
+        if (seconds < 1 || rounds < 1 || clients < 1 || threads < 1 || clients % threads != 0) {
+            throw new IllegalArgumentException("--seconds, --rounds, --clients, --threads must be positive "
+                    + "and clients a multiple of threads");
+        }
+    }
+
+    static BenchOptions parse(String... args) {
+        boolean quick = List.of(args).contains("--quick");
+        String only = null;
+        List<Integer> scales = quick ? List.of(1, 10) : List.of(10, 60);
+        int seconds = quick ? 10 : 30;
+        int rounds = 2;
+        int clients = 4;
+        int threads = 2;
+        Path output = Path.of("bench-results");
+        Path launcher = null;
+        String classpath = null;
+        String note = null;
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            switch (arg) {
+                case "--quick" -> { }
+                case "--only" -> only = value(args, ++i, arg);
+                case "--scales" -> {
+                    List<Integer> parsed = new ArrayList<>();
+                    for (String s : value(args, ++i, arg).split(",")) {
+                        parsed.add(integer(s, arg));
+                    }
+                    scales = parsed.stream().sorted().distinct().toList();
+                }
+                case "--seconds" -> seconds = integer(value(args, ++i, arg), arg);
+                case "--rounds" -> rounds = integer(value(args, ++i, arg), arg);
+                case "--clients" -> clients = integer(value(args, ++i, arg), arg);
+                case "--threads" -> threads = integer(value(args, ++i, arg), arg);
+                case "--output" -> output = Path.of(value(args, ++i, arg));
+                case "--pgbranch" -> launcher = Path.of(value(args, ++i, arg));
+                case "--server-classpath" -> classpath = value(args, ++i, arg);
+                case "--note" -> note = value(args, ++i, arg);
+                default -> throw new IllegalArgumentException("unknown option " + arg);
+            }
+        }
+        if (launcher == null) {
+            launcher = findLauncher(Path.of("").toAbsolutePath());
+        }
+        if (!Files.isExecutable(launcher)) {
+            throw new IllegalArgumentException(launcher + " is not an executable pgbranch launcher (see --pgbranch)");
+        }
+        return new BenchOptions(quick, only, scales, seconds, rounds, clients, threads, output.toAbsolutePath(),
+                launcher.toAbsolutePath(), classpath, note);
+    }
+
+    /** Whether {@code group} is measured in this run. */
+    boolean wants(String group) {
+        return only == null || only.equals(group);
+    }
+
+    int largestScale() {
+        return scales.getLast();
+    }
+
+    Map<String, Object> asMap() {
+        Map<String, Object> map = new LinkedHashMap<>();
+        map.put("quick", quick);
+        map.put("only", only == null ? "all" : only);
+        map.put("scales", scales);
+        map.put("pgbenchSeconds", seconds);
+        map.put("rounds", rounds);
+        map.put("clients", clients);
+        map.put("threads", threads);
+        map.put("launcher", launcher.toString());
+        map.put("serverClasspath", serverClasspath == null ? "the launcher's built jars" : "given by --server-classpath");
+        return map;
+    }
+
+    /** {@code ./pgbranch} in {@code start} or the nearest ancestor that has one next to a pom.xml. */
+    private static Path findLauncher(Path start) {
+        for (Path dir = start; dir != null; dir = dir.getParent()) {
+            Path candidate = dir.resolve("pgbranch");
+            if (Files.isRegularFile(candidate) && Files.exists(dir.resolve("pom.xml"))) {
+                return candidate;
+            }
+        }
+        return start.resolve("pgbranch");
+    }
+
+    private static String value(String[] args, int i, String option) {
+        if (i >= args.length) {
+            throw new IllegalArgumentException(option + " needs a value");
+        }
+        return args[i];
+    }
+
+    private static int integer(String s, String option) {
+        try {
+            return Integer.parseInt(s.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " needs a number, not '" + s + "'");
+        }
+    }
+}

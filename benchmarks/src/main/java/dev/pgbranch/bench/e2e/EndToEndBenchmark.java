@@ -1,0 +1,735 @@
+package dev.pgbranch.bench.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.IntFunction;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * The end-to-end benchmark: pgbranch measured the way a user meets it, each figure next to its
+ * reference on plain PostgreSQL on local disk, measured in the same run on the same machine.
+ *
+ * <p>Setup: a {@code pgbranch server} (started through the {@code ./pgbranch} launcher over a
+ * fresh data directory) and a plain cluster {@code initdb}'d by the driver in a temporary
+ * directory with the settings copied from the {@code development} compute. Branches are reached
+ * through the connection string the API hands out (the proxy, once it is wired).
+ *
+ * <p>Per scale S (ascending): {@code pgbench -i -s S} on {@code development} and into a database
+ * {@code src_sS} of the plain cluster (timed both ways); bytes on disk of both after the load;
+ * {@code POST /branches} latency (median of 5) with the parent's compute running and stopped vs
+ * {@code CREATE DATABASE x TEMPLATE src_sS} (median of 5) and vs {@code pg_ctl start} (median of
+ * 5); time to first query (create + connect + {@code SELECT 1}; median of 3) vs the same with
+ * {@code CREATE DATABASE}; reset end to end (reset until the branch answers with its parent's
+ * data; median of 3) vs {@code DROP DATABASE} + {@code CREATE DATABASE ... TEMPLATE} + connect.
+ * At the largest scale: pgbench TPS (TPC-B and {@code -S}) on a branch vs a template copy,
+ * alternating A/B, and the bytes on disk after five branches / five copies that each update 1%
+ * of {@code pgbench_accounts}, once as a contiguous range and once strided over every page.
+ *
+ * <p>Whatever happens, everything started is stopped by pid and the temporary directory is
+ * deleted ({@link Cleanup}, also on Ctrl-C); the results written so far stay in the run's
+ * directory with {@code status: failed} and the error.
+ *
+ * <p>Thread-safety: one run per instance, on one thread.
+ */
+public final class EndToEndBenchmark {
+
+    private static final int CREATE_SAMPLES = 5;
+    private static final int START_SAMPLES = 5;
+    private static final int FIRST_QUERY_SAMPLES = 3;
+    private static final int RESET_SAMPLES = 3;
+    private static final int STORAGE_BRANCHES = 5;
+    private static final long ANSWER_DEADLINE_NANOS = 300_000_000_000L;
+    /** Settings that name this cluster's own files, ports and sockets: never copied. */
+    private static final Set<String> PER_CLUSTER_SETTINGS = Set.of("port", "listen_addresses", "unix_socket_directories",
+            "data_directory", "hba_file", "ident_file", "config_file", "external_pid_file", "cluster_name");
+    private static final List<String> REPORTED_SETTINGS = List.of("fsync", "synchronous_commit", "full_page_writes",
+            "wal_sync_method", "shared_buffers", "max_wal_size", "checkpoint_timeout", "data_checksums");
+
+    private final BenchOptions options;
+    private final PrintStream progress;
+    private final DateTimeFormatter clock = DateTimeFormatter.ofPattern("HH:mm:ss");
+    private Report report;
+    private Machine machine;
+    private PgbranchServer server;
+    private PlainCluster plain;
+    private Pgbench pgbench;
+
+    EndToEndBenchmark(BenchOptions options, PrintStream progress) {
+        this.options = options;
+        this.progress = progress;
+    }
+
+    public static void main(String[] args) {
+        if (List.of(args).contains("--help") || List.of(args).contains("-h")) {
+            System.out.print(BenchOptions.USAGE);
+            return;
+        }
+        BenchOptions options;
+        try {
+            options = BenchOptions.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("bench: " + e.getMessage());
+            System.err.print(BenchOptions.USAGE);
+            System.exit(2);
+            return;
+        }
+        try {
+            Path results = new EndToEndBenchmark(options, System.err).run();
+            System.out.println(results);
+        } catch (BenchException e) {
+            System.err.println("bench: FAILED: " + e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    /**
+     * Runs every selected measurement and returns the directory holding {@code results.json} and
+     * {@code results.md}.
+     *
+     * @throws BenchException if a step failed (the partial results are written first)
+     */
+    public Path run() {
+        Path bin = postgresBin();
+        Instant started = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(started);
+        report = new Report(options.output().resolve(stamp), started.toString(), options.quick() ? "quick" : "full",
+                options.asMap());
+        String failure = null;
+        Cleanup cleanup = new Cleanup(this::log);
+        // Runs very last. On an interrupt the JVM halts once the hook is done, before the finally
+        // below could write the outcome: the hook writes it.
+        cleanup.push("write the results", () -> {
+            if (cleanup.ranByHook()) {
+                report.finish(Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
+                        "interrupted: the JVM was asked to exit (SIGTERM or Ctrl-C) before the run finished");
+            }
+        });
+        // Runs last: a pgbench or psql still running after an interrupt is a child of this JVM.
+        cleanup.push("kill leftover child processes", () -> ProcessHandle.current().descendants()
+                .forEach(ProcessHandle::destroyForcibly));
+        try {
+            Path root = Files.createTempDirectory("pgbranch-bench");
+            // 0711: the postgres user must reach the plain cluster and the compute mounts below.
+            Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx--x--x"));
+            cleanup.push("delete " + root, () -> deleteTree(root));
+            cleanup.push("keep logs", () -> keepLogs(root));
+            machine = Machine.detect(bin, root, options.note());
+            machine.put("pgbranchBuild", describeBuild());
+            report.machine(machine.snapshot());
+            report.write();
+            log("results: " + report.directory());
+
+            log("starting pgbranch server (" + options.launcher() + ")");
+            server = PgbranchServer.start(options.launcher(), options.serverClasspath(), root.resolve("pgbranch"),
+                    root.resolve("server.log"));
+            cleanup.push("stop pgbranch server pid " + server.pid(), server::close);
+            Endpoint development = awake("development");
+            String computePort = Sql.queryText("port of development's compute", development, "SHOW port");
+            String path = computePort.equals(Integer.toString(development.port())) ? "direct to the compute"
+                    : "through the wire proxy (compute on port " + computePort + ")";
+            machine.put("branchConnections", "the API's connection uri, " + path);
+            log("development: " + development + ", " + path);
+
+            log("initdb of the plain cluster");
+            plain = PlainCluster.initialize(bin, root.resolve("plain"), root.resolve("plain-run"), randomPassword());
+            cleanup.push("stop plain cluster", plain::close);
+            plain.configure(copiedSettings(development));
+            plain.start();
+            pgbench = new Pgbench(bin, root);
+            recordSettings(development);
+
+            List<Integer> scales = options.only() != null && options.only().equals("tps")
+                    ? List.of(options.largestScale()) : options.scales();
+            for (int scale : scales) {
+                load(scale);
+                if (options.wants("create")) {
+                    branchCreation(scale);
+                }
+                if (options.wants("first-query")) {
+                    firstQuery(scale);
+                }
+                if (options.wants("reset")) {
+                    reset(scale);
+                }
+            }
+            if (options.wants("tps")) {
+                throughput(options.largestScale());
+            }
+            if (options.wants("storage")) {
+                storageOfBranches(options.largestScale());
+            }
+            log("done");
+            return report.directory();
+        } catch (BenchException e) {
+            failure = e.getMessage();
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            failure = e.toString();
+            throw new BenchException(failure, e);
+        } finally {
+            log("cleaning up");
+            cleanup.close();
+            if (machine != null) {
+                machine.finish();
+                report.machine(machine.snapshot());
+            }
+            report.finish(Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), failure);
+            log((failure == null ? "results in " : "FAILED (" + failure + "); partial results in ") + report.directory());
+        }
+    }
+
+    // ------------------------------------------------------------------------------ 0. load
+
+    private void load(int scale) {
+        Endpoint development = awake("development");
+        log("pgbench -i -s " + scale + " on development");
+        long branchNanos = pgbench.initialize(development, scale);
+        String source = source(scale);
+        Sql.execute("CREATE DATABASE " + source, admin(), "CREATE DATABASE " + source);
+        log("pgbench -i -s " + scale + " on the plain cluster (" + source + ")");
+        long plainNanos = pgbench.initialize(plain.endpoint(source), scale);
+        add("pgbench_init_s" + scale, seconds(branchNanos), seconds(plainNanos), "s",
+                "pgbench -i -s " + scale + " on the development branch through its connection string",
+                "pgbench -i -s " + scale + " into a new database of the plain cluster",
+                "one run each, wall clock of the pgbench process (data, indexes, vacuum)");
+        if (options.wants("storage")) {
+            checkpoint(development);
+            checkpoint(plain.endpoint("postgres"));
+            long branchBytes = DiskUsage.bytes(server.dataDirectory());
+            long plainBytes = DiskUsage.bytes(plain.dataDirectory());
+            add("storage_after_load_s" + scale, branchBytes, plainBytes, "bytes",
+                    "du of the pgbranch data directory (all history kept: initdb, every load so far, branch metadata)",
+                    "du of the plain cluster's data directory (every loaded database so far, WAL)",
+                    "after CHECKPOINT on both; du -s -B1 -x (FUSE mounts not counted)");
+        }
+    }
+
+    // ------------------------------------------------------------------------------ 1. create
+
+    private void branchCreation(int scale) {
+        Endpoint development = awake("development");
+        // The load leaves dirty buffers on both sides: flush them first so that no sample pays for it.
+        checkpoint(development);
+        checkpoint(plain.endpoint("postgres"));
+        ensureRunning("development", development);
+        log("branch create x" + CREATE_SAMPLES + ", parent compute running (s=" + scale + ")");
+        long[] running = createBranches("bench/s" + scale + "/running/", "development");
+        server.stopCompute("development");
+        log("branch create x" + CREATE_SAMPLES + ", parent compute stopped (s=" + scale + ")");
+        long[] stopped = createBranches("bench/s" + scale + "/stopped/", "development");
+
+        log("CREATE DATABASE ... TEMPLATE " + source(scale) + " x" + CREATE_SAMPLES);
+        long[] copies = new long[CREATE_SAMPLES];
+        try (Connection c = admin().connect(); Statement s = c.createStatement()) {
+            for (int i = 0; i < copies.length; i++) {
+                long t0 = System.nanoTime();
+                s.execute("CREATE DATABASE copy_" + i + " TEMPLATE " + source(scale));
+                copies[i] = System.nanoTime() - t0;
+            }
+            for (int i = 0; i < copies.length; i++) {
+                s.execute("DROP DATABASE copy_" + i);
+            }
+        } catch (SQLException e) {
+            throw new BenchException("CREATE DATABASE TEMPLATE " + source(scale) + " failed: " + e.getMessage(), e);
+        }
+
+        log("pg_ctl start of the plain cluster x" + START_SAMPLES);
+        long[] starts = new long[START_SAMPLES];
+        for (int i = 0; i < starts.length; i++) {
+            plain.stop();
+            starts[i] = plain.start();
+        }
+
+        String templateWhat = "CREATE DATABASE x TEMPLATE src_s" + scale + " (default strategy, PostgreSQL "
+                + machine.get("postgresMajor") + ") on the plain cluster, statement time over pgjdbc";
+        add("branch_create_parent_running_s" + scale, median(running), median(copies), "ms",
+                "POST /v1/projects/default/branches from development, its compute running (includes its CHECKPOINT)",
+                templateWhat, "median of " + CREATE_SAMPLES + "; pgbranch samples " + samples(running)
+                        + "; reference samples " + samples(copies));
+        add("branch_create_parent_stopped_s" + scale, median(stopped), median(copies), "ms",
+                "POST /v1/projects/default/branches from development, its compute stopped",
+                templateWhat, "median of " + CREATE_SAMPLES + "; pgbranch samples " + samples(stopped)
+                        + "; reference samples " + samples(copies));
+        add("branch_create_vs_pg_ctl_start_s" + scale, median(stopped), median(starts), "ms",
+                "POST /v1/projects/default/branches from development, its compute stopped",
+                "pg_ctl start -w of the plain cluster (stopped cleanly with -m fast before each)",
+                "median of " + START_SAMPLES + "; reference samples " + samples(starts)
+                        + "; pg_ctl -w polls readiness every 100 ms");
+    }
+
+    /** Creates {@link #CREATE_SAMPLES} branches named {@code prefix + i}, timing each call, then deletes them. */
+    private long[] createBranches(String prefix, String parent) {
+        long[] nanos = new long[CREATE_SAMPLES];
+        for (int i = 0; i < nanos.length; i++) {
+            long t0 = System.nanoTime();
+            JsonNode created = server.create(prefix + i, parent);
+            nanos[i] = System.nanoTime() - t0;
+            if (!(prefix + i).equals(created.path("name").asText())) {
+                throw new BenchException("POST /branches answered for another branch: " + created);
+            }
+        }
+        for (int i = 0; i < nanos.length; i++) {
+            server.delete(prefix + i);
+        }
+        return nanos;
+    }
+
+    // ------------------------------------------------------------------------------ 2. first query
+
+    private void firstQuery(int scale) {
+        String parentState = server.show("development").path("computeState").asText();
+        log("time to first query x" + FIRST_QUERY_SAMPLES + " (s=" + scale + ", development " + parentState + ")");
+        long[] branch = new long[FIRST_QUERY_SAMPLES];
+        long[] creates = new long[FIRST_QUERY_SAMPLES];
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < branch.length; i++) {
+            String name = "ttfq/s" + scale + "/" + i;
+            long t0 = System.nanoTime();
+            server.create(name, "development");
+            creates[i] = System.nanoTime() - t0;
+            names.add(name);
+            try (Connection c = connectWaking(name)) {
+                Sql.selectOne(c);
+                branch[i] = System.nanoTime() - t0;
+            } catch (SQLException e) {
+                throw new BenchException("first query on new branch " + name + " failed: " + e.getMessage(), e);
+            }
+            server.rememberComputePids();
+        }
+        for (String name : names) {
+            server.delete(name);
+        }
+
+        long[] reference = new long[FIRST_QUERY_SAMPLES];
+        try (Connection c = admin().connect(); Statement s = c.createStatement()) {
+            for (int i = 0; i < reference.length; i++) {
+                long t0 = System.nanoTime();
+                s.execute("CREATE DATABASE ttfq_" + i + " TEMPLATE " + source(scale));
+                try (Connection q = plain.endpoint("ttfq_" + i).connect()) {
+                    Sql.selectOne(q);
+                }
+                reference[i] = System.nanoTime() - t0;
+            }
+            for (int i = 0; i < reference.length; i++) {
+                s.execute("DROP DATABASE ttfq_" + i);
+            }
+        } catch (SQLException e) {
+            throw new BenchException("first query on a template copy failed: " + e.getMessage(), e);
+        }
+        add("first_query_s" + scale, median(branch), median(reference), "ms",
+                "POST /branches + GET connection + pgjdbc connect + SELECT 1 on the new branch (the connection wakes the "
+                        + "compute; a build without the proxy: POST compute/start when refused)",
+                "CREATE DATABASE x TEMPLATE src_s" + scale + " + pgjdbc connect + SELECT 1 on the plain cluster",
+                "median of " + FIRST_QUERY_SAMPLES + "; parent compute " + parentState + "; pgbranch samples "
+                        + samples(branch) + " of which the create call " + samples(creates) + "; reference samples "
+                        + samples(reference));
+    }
+
+    // ------------------------------------------------------------------------------ 3. reset
+
+    private static final String DIVERGE = "UPDATE pgbench_branches SET bbalance = bbalance + 1000000 WHERE bid = 1";
+    private static final String DIVERGED = "SELECT bbalance >= 1000000 FROM pgbench_branches WHERE bid = 1";
+
+    private void reset(int scale) {
+        String name = "reset/s" + scale;
+        log("reset end to end x" + RESET_SAMPLES + " (s=" + scale + ")");
+        server.create(name, "development");
+        Endpoint branch = awake(name);
+        long[] resets = new long[RESET_SAMPLES];
+        long[] calls = new long[RESET_SAMPLES];
+        for (int i = 0; i < resets.length; i++) {
+            Sql.execute("diverge " + name, branch, DIVERGE);
+            server.rememberComputePids();
+            long t0 = System.nanoTime();
+            server.reset(name);
+            calls[i] = System.nanoTime() - t0;
+            awaitParentState(name, branch); // the same connection string: reset keeps it
+            resets[i] = System.nanoTime() - t0;
+        }
+        server.rememberComputePids();
+        server.delete(name);
+
+        long[] reference = new long[RESET_SAMPLES];
+        String copy = "reset_copy";
+        try (Connection c = admin().connect(); Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + copy + " TEMPLATE " + source(scale));
+            for (int i = 0; i < reference.length; i++) {
+                Sql.execute("diverge " + copy, plain.endpoint(copy), DIVERGE);
+                long t0 = System.nanoTime();
+                s.execute("DROP DATABASE " + copy + " WITH (FORCE)");
+                s.execute("CREATE DATABASE " + copy + " TEMPLATE " + source(scale));
+                awaitParentState(copy, plain.endpoint(copy));
+                reference[i] = System.nanoTime() - t0;
+            }
+            s.execute("DROP DATABASE " + copy);
+        } catch (SQLException e) {
+            throw new BenchException("re-copying a template database failed: " + e.getMessage(), e);
+        }
+        add("reset_s" + scale, median(resets), median(reference), "ms",
+                "POST /branches/{b}/reset with the compute running, until the branch's unchanged connection string "
+                        + "answers SELECT with the parent's data",
+                "DROP DATABASE x WITH (FORCE) + CREATE DATABASE x TEMPLATE src_s" + scale
+                        + " + connect + the same SELECT on the plain cluster",
+                "median of " + RESET_SAMPLES + "; pgbranch samples " + samples(resets) + " of which the reset call "
+                        + samples(calls) + "; reference samples " + samples(reference));
+    }
+
+    /** Connects to {@code target} until it answers and shows its parent's data again (retrying while it restarts). */
+    private void awaitParentState(String what, Endpoint target) {
+        long deadline = System.nanoTime() + ANSWER_DEADLINE_NANOS;
+        SQLException last = null;
+        while (System.nanoTime() < deadline) {
+            try (Connection c = target.connect()) {
+                String diverged = Sql.queryText(c, DIVERGED);
+                if ("f".equals(diverged) || "false".equals(diverged)) {
+                    return;
+                }
+                throw new BenchException(what + " answers but still shows its own change: the reset did not happen");
+            } catch (SQLException e) {
+                last = e;
+                PgbranchServer.sleep(20);
+            }
+        }
+        throw new BenchException(what + " did not answer within 300 s after the reset: "
+                + (last == null ? "" : last.getMessage()), last);
+    }
+
+    // ------------------------------------------------------------------------------ 4. TPS
+
+    private void throughput(int scale) {
+        String name = "bench/tps";
+        server.create(name, "development");
+        Endpoint branch = awake(name);
+        Sql.execute("CREATE DATABASE tps_copy", admin(), "CREATE DATABASE tps_copy TEMPLATE " + source(scale));
+        Endpoint copy = plain.endpoint("tps_copy");
+        Map<String, List<Pgbench.Run>> runs = new LinkedHashMap<>();
+        for (int round = 1; round <= options.rounds(); round++) {
+            for (boolean selectOnly : new boolean[] {false, true}) {
+                // A/B alternate: pgbranch first in odd rounds, the plain cluster first in even ones.
+                List<String> order = round % 2 == 1 ? List.of("pgbranch", "plain") : List.of("plain", "pgbranch");
+                for (String side : order) {
+                    log("pgbench " + (selectOnly ? "-S" : "TPC-B") + " -c " + options.clients() + " -j " + options.threads()
+                            + " -T " + options.seconds() + " on " + side + " (round " + round + "/" + options.rounds()
+                            + ", s=" + scale + ")");
+                    Pgbench.Run run = pgbench.run(side.equals("pgbranch") ? branch : copy, options.clients(),
+                            options.threads(), options.seconds(), selectOnly);
+                    log(String.format(Locale.ROOT, "  tps %.1f, latency %.3f ms", run.tps(), run.latencyMillis()));
+                    runs.computeIfAbsent(side + (selectOnly ? "-S" : "-tpcb"), k -> new ArrayList<>()).add(run);
+                    server.rememberComputePids();
+                }
+            }
+        }
+        for (boolean selectOnly : new boolean[] {false, true}) {
+            String mode = selectOnly ? "-S" : "-tpcb";
+            List<Pgbench.Run> a = runs.get("pgbranch" + mode);
+            List<Pgbench.Run> b = runs.get("plain" + mode);
+            String workload = selectOnly ? "select-only (-S)" : "TPC-B (default script)";
+            add((selectOnly ? "tps_select_only_s" : "tps_tpcb_s") + scale, meanTps(a), meanTps(b), "tps",
+                    "pgbench " + workload + " on a branch of development, through its connection string",
+                    "pgbench " + workload + " on a template copy of src_s" + scale + " on the plain cluster",
+                    "mean of " + options.rounds() + " alternating A/B rounds, -c " + options.clients() + " -j "
+                            + options.threads() + " -T " + options.seconds() + ", sslmode=disable both; pgbranch "
+                            + describe(a) + "; reference " + describe(b));
+        }
+        server.delete(name);
+        Sql.execute("DROP DATABASE tps_copy", admin(), "DROP DATABASE tps_copy");
+    }
+
+    // ------------------------------------------------------------------------------ 5. storage
+
+    /**
+     * Two update patterns, each on five fresh branches and five fresh template copies: a
+     * contiguous 1% of {@code pgbench_accounts} (1% of its pages change: CoW's good case) and a
+     * strided 1% ({@code aid % 100 = i}: about one row in every page, so every page changes: its
+     * worst case). Each pattern's growth is measured from the state before it.
+     */
+    private void storageOfBranches(int scale) {
+        checkpoint(plain.endpoint("postgres"));
+        server.stopCompute("development"); // a shutdown checkpoint: every page of it is in the store
+        long branchStart = DiskUsage.bytes(server.dataDirectory());
+        long plainStart = DiskUsage.bytes(plain.dataDirectory());
+        long rowsPerPercent = 1000L * scale;
+        long[] afterRange = storagePattern(scale, "range", branchStart, plainStart,
+                i -> "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid > " + i * rowsPerPercent
+                        + " AND aid <= " + (i + 1) * rowsPerPercent,
+                "aid in the i-th contiguous 1% range (1% of the table's pages change)");
+        storagePattern(scale, "strided", afterRange[0], afterRange[1],
+                i -> "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 100 = " + i,
+                "aid % 100 = i (one row in about every page: every page of the table changes)");
+    }
+
+    /** Five branches and five copies updated by {@code update.apply(i)}; returns the bytes after (pgbranch, plain). */
+    private long[] storagePattern(int scale, String pattern, long branchBefore, long plainBefore,
+            IntFunction<String> update, String what) {
+        log("storage: " + STORAGE_BRANCHES + " branches vs " + STORAGE_BRANCHES + " copies, each updating a " + pattern
+                + " 1% of pgbench_accounts (s=" + scale + ")");
+        for (int i = 0; i < STORAGE_BRANCHES; i++) {
+            String name = "storage/" + pattern + "/" + i;
+            server.create(name, "development");
+            Sql.execute("update 1% on " + name, awake(name), update.apply(i));
+            server.rememberComputePids();
+            server.stopCompute(name);
+        }
+        try (Connection c = admin().connect(); Statement s = c.createStatement()) {
+            for (int i = 0; i < STORAGE_BRANCHES; i++) {
+                String copy = "storage_" + pattern + "_" + i;
+                s.execute("CREATE DATABASE " + copy + " TEMPLATE " + source(scale));
+                Sql.execute("update 1% on " + copy, plain.endpoint(copy), update.apply(i));
+            }
+            s.execute("CHECKPOINT");
+        } catch (SQLException e) {
+            throw new BenchException("template copies for the storage figure failed: " + e.getMessage(), e);
+        }
+        long branchAfter = DiskUsage.bytes(server.dataDirectory());
+        long plainAfter = DiskUsage.bytes(plain.dataDirectory());
+        String how = "du -s -B1 -x after the branches' computes stopped (shutdown checkpoint) and a CHECKPOINT on the "
+                + "plain cluster; branch/copy i updates " + what + "; nothing deleted before measuring";
+        add("storage_5_branches_" + pattern + "_total_s" + scale, branchAfter, plainAfter, "bytes",
+                "pgbranch data directory after " + STORAGE_BRANCHES + " more branches of development, each updating a "
+                        + pattern + " 1% of pgbench_accounts",
+                "plain cluster after " + STORAGE_BRANCHES + " more template copies of src_s" + scale
+                        + ", each with the same update", how);
+        add("storage_5_branches_" + pattern + "_growth_s" + scale, branchAfter - branchBefore, plainAfter - plainBefore,
+                "bytes", "growth of the pgbranch data directory for these " + STORAGE_BRANCHES + " branches",
+                "growth of the plain cluster for these " + STORAGE_BRANCHES + " full copies",
+                how + "; before: pgbranch " + branchBefore + ", plain " + plainBefore);
+        return new long[] {branchAfter, plainAfter};
+    }
+
+    // ------------------------------------------------------------------------------ helpers
+
+    private Endpoint admin() {
+        return plain.endpoint("postgres");
+    }
+
+    private static String source(int scale) {
+        return "src_s" + scale;
+    }
+
+    private void checkpoint(Endpoint target) {
+        Sql.execute("CHECKPOINT on " + target, target, "CHECKPOINT");
+    }
+
+    /**
+     * A connection to branch {@code name} the way a user gets one: the API's connection string; the
+     * proxy wakes a suspended compute. A server built without the proxy hands out the compute's
+     * own port, which refuses while it is stopped: then, like a user would, start it through the API.
+     */
+    private Connection connectWaking(String name) throws SQLException {
+        Endpoint endpoint = server.connection(name);
+        try {
+            return endpoint.connect();
+        } catch (SQLException e) {
+            if (!"08001".equals(e.getSQLState())) {
+                throw e;
+            }
+            server.startCompute(name);
+            return endpoint.connect();
+        }
+    }
+
+    /** {@code name}'s endpoint once it answers (woken as in {@link #connectWaking}). */
+    private Endpoint awake(String name) {
+        try (Connection c = connectWaking(name)) {
+            Sql.selectOne(c);
+        } catch (SQLException e) {
+            throw new BenchException("branch " + name + " does not answer: " + e.getMessage(), e);
+        }
+        return server.connection(name);
+    }
+
+    /** Makes sure {@code name}'s compute runs (waking it as a user would) and the API says so. */
+    private void ensureRunning(String name, Endpoint endpoint) {
+        if (!"running".equals(server.show(name).path("computeState").asText())) {
+            awake(name);
+        }
+        String state = server.show(name).path("computeState").asText();
+        if (!"running".equals(state)) {
+            throw new BenchException(name + "'s compute is " + state + " after a connection; expected running");
+        }
+    }
+
+    /**
+     * The settings of the pgbranch compute that come from its configuration file (initdb's and
+     * pgbranch's), to give the plain cluster the same {@code postgresql.conf}.
+     */
+    private Map<String, String> copiedSettings(Endpoint development) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        try (Connection c = development.connect(); Statement s = c.createStatement();
+             var rs = s.executeQuery("SELECT name, current_setting(name) FROM pg_settings "
+                     + "WHERE source = 'configuration file' ORDER BY name")) {
+            while (rs.next()) {
+                if (!PER_CLUSTER_SETTINGS.contains(rs.getString(1))) {
+                    settings.put(rs.getString(1), rs.getString(2));
+                }
+            }
+        } catch (SQLException e) {
+            throw new BenchException("cannot read the settings of development's compute: " + e.getMessage(), e);
+        }
+        return settings;
+    }
+
+    private void recordSettings(Endpoint development) {
+        String query = "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings "
+                + "WHERE name IN (" + REPORTED_SETTINGS.stream().map(Sql::literal).collect(Collectors.joining(", ")) + ")";
+        String branchSettings = Sql.queryText("settings of development", development, query);
+        String plainSettings = Sql.queryText("settings of the plain cluster", admin(), query);
+        String branchFsync = Sql.queryText("fsync of development", development, "SHOW fsync");
+        String plainFsync = Sql.queryText("fsync of the plain cluster", admin(), "SHOW fsync");
+        machine.put("postgresMajor", Sql.queryText("server_version_num", admin(), "SHOW server_version_num").substring(0, 2));
+        machine.put("fsync", "pgbranch " + branchFsync + ", plain " + plainFsync);
+        machine.put("pgbranchSettings", branchSettings);
+        machine.put("plainSettings", plainSettings);
+        machine.put("sameSettings", branchSettings.equals(plainSettings));
+        report.machine(machine.snapshot());
+        log("settings: pgbranch [" + branchSettings + "], plain [" + plainSettings + "]");
+    }
+
+    private void add(String name, double pgbranch, double reference, String unit, String pgbranchMeasures,
+            String referenceMeasures, String details) {
+        ResultRow row = ResultRow.of(name, pgbranch, reference, unit, pgbranchMeasures, referenceMeasures, details,
+                machine.snapshot());
+        report.add(row);
+        log(String.format(Locale.ROOT, "RESULT %s: pgbranch %s, reference %s %s (ratio %.3f)", name,
+                format(pgbranch), format(reference), unit, row.ratio()));
+    }
+
+    private static String format(double v) {
+        return v == Math.rint(v) ? Long.toString((long) v) : String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    private static double median(long[] nanos) {
+        long[] sorted = nanos.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        double middle = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
+        return middle / 1e6;
+    }
+
+    private static String samples(long[] nanos) {
+        return Arrays.stream(nanos).mapToObj(n -> String.format(Locale.ROOT, "%.1f", n / 1e6))
+                .collect(Collectors.joining(", ", "[", "] ms"));
+    }
+
+    private static double seconds(long nanos) {
+        return nanos / 1e9;
+    }
+
+    private static double meanTps(List<Pgbench.Run> runs) {
+        return runs.stream().mapToDouble(Pgbench.Run::tps).average().orElseThrow();
+    }
+
+    private static String describe(List<Pgbench.Run> runs) {
+        return runs.stream().map(r -> String.format(Locale.ROOT, "%.1f tps / %.3f ms", r.tps(), r.latencyMillis()))
+                .collect(Collectors.joining(", ", "[", "]"));
+    }
+
+    private void log(String message) {
+        progress.println("[bench " + LocalTime.now().format(clock) + "] " + message);
+        progress.flush();
+    }
+
+    private static String randomPassword() {
+        byte[] bytes = new byte[18];
+        new SecureRandom().nextBytes(bytes);
+        return HexFormat.of().formatHex(bytes);
+    }
+
+    /** The highest-versioned {@code /usr/lib/postgresql/<version>/bin} with a server: what pgbranch's computes run too. */
+    private static Path postgresBin() {
+        Path root = Path.of("/usr/lib/postgresql");
+        try (Stream<Path> versions = Files.list(root)) {
+            return versions.filter(p -> p.getFileName().toString().matches("\\d+(\\.\\d+)?"))
+                    .sorted(Comparator.comparingDouble((Path p) -> Double.parseDouble(p.getFileName().toString())).reversed())
+                    .map(p -> p.resolve("bin"))
+                    .filter(b -> Files.isExecutable(b.resolve("postgres")) && Files.isExecutable(b.resolve("initdb"))
+                            && Files.isExecutable(b.resolve("pgbench")))
+                    .findFirst()
+                    .orElseThrow(() -> new BenchException("no PostgreSQL with pgbench under " + root));
+        } catch (IOException e) {
+            throw new BenchException("cannot list " + root + ": install the postgresql package", e);
+        }
+    }
+
+    /** Which pgbranch was measured: the commit, uncommitted changes, and the server jar the launcher runs. */
+    private String describeBuild() {
+        Path repository = options.launcher().getParent();
+        Commands.Result head = Commands.run(List.of("git", "-C", repository.toString(), "rev-parse", "--short", "HEAD"),
+                Map.of(), repository, Duration.ofSeconds(30));
+        Commands.Result dirty = Commands.run(List.of("git", "-C", repository.toString(), "status", "--porcelain"),
+                Map.of(), repository, Duration.ofSeconds(30));
+        String build = head.succeeded() ? "commit " + head.output().strip()
+                + (dirty.succeeded() && !dirty.output().isBlank() ? " + uncommitted changes" : "") : "not a git checkout";
+        if (options.serverClasspath() != null) {
+            return build + ", server classes from --server-classpath";
+        }
+        try (Stream<Path> jars = Files.list(repository.resolve("pageserver").resolve("target"))) {
+            return build + jars.filter(j -> j.getFileName().toString().matches("pageserver-.*\\.jar"))
+                    .map(j -> {
+                        try {
+                            return ", server jar " + j.getFileName() + " built " + Files.getLastModifiedTime(j);
+                        } catch (IOException e) {
+                            return ", server jar " + j.getFileName();
+                        }
+                    })
+                    .findFirst().orElse(", no server jar yet (the launcher builds it)");
+        } catch (IOException e) {
+            return build + ", no server jar yet (the launcher builds it)";
+        }
+    }
+
+    private void keepLogs(Path root) {
+        for (String log : List.of("server.log", "plain-run/postgres.log")) {
+            Path file = root.resolve(log);
+            if (Files.exists(file)) {
+                try {
+                    Files.copy(file, report.directory().resolve(log.replace('/', '-')), StandardCopyOption.REPLACE_EXISTING);
+                } catch (IOException e) {
+                    log("cannot keep " + file + ": " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    private void deleteTree(Path root) {
+        List<String> mounts = PgbranchServer.unmountLeftovers(root);
+        if (!mounts.isEmpty()) {
+            log("unmounted leftover mounts: " + mounts);
+        }
+        if (!PgbranchServer.mountsUnder(root).isEmpty()) {
+            log("not deleting " + root + ": still mounted " + PgbranchServer.mountsUnder(root));
+            return;
+        }
+        try (Stream<Path> files = Files.walk(root)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            log("cannot delete " + root + ": " + e.getMessage());
+        }
+    }
+}
