@@ -6,9 +6,11 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Stream;
 
@@ -16,16 +18,32 @@ import java.util.stream.Stream;
  * The store's write-ahead ingest log, shared by every timeline: a sequence of segment files
  * (format in {@link LogFormat}) addressed by a global byte position.
  *
- * <p>Appends are sequential under one lock. {@link #sync(long)} makes the log durable up to a
- * position with group commit: the first caller becomes the leader and fsyncs everything
- * appended so far; callers arriving meanwhile wait on the same lock and usually find their
- * position already covered, so N concurrent syncs cost about one fsync.
+ * <p>Appends are sequential under one lock and never wait for the disk: rolling over to a new
+ * segment only renames a spare file (or creates one) and never fsyncs. {@link #sync(long)}
+ * makes the log durable up to a position with group commit: the first caller becomes the
+ * leader and forces every segment that holds unforced records (oldest first), then the
+ * directory if a segment was added since its last fsync; callers arriving meanwhile wait and
+ * usually find their position already covered, so N concurrent syncs cost about one fsync.
+ *
+ * <p>Segments are pre-allocated: a background thread writes a zero-filled spare segment and
+ * forces it (data and size) ahead of time, so that a later fdatasync of appended records
+ * writes data blocks only, no file-system journal commit for a growing file (about half the
+ * latency on ext4). The same thread forces the log once {@link #WRITEBACK_BYTES} of it are
+ * unsynced, so that a burst of page writes is on its way to disk before the next commit's
+ * fsync has to wait for all of it. The first spare is made at the first roll, and only with
+ * ample free disk space; without one (no space, or not ready yet) a roll creates a plain empty
+ * segment.
  *
  * <p>Thread-safety: all methods are thread-safe.
  *
- * <p>Crash behaviour: a segment is forced before the next one is started, so only the tail of
- * the last segment can be torn. {@link #replay} keeps the valid prefix, truncates the segment at
- * the first invalid record and deletes any later segment. If an append fails midway, the
+ * <p>Crash behaviour: a sync acknowledges a position only once every segment up to it is
+ * forced and every segment file name is durable, so whatever any sync acknowledged is a
+ * durable prefix of the log. Recovery keeps the longest valid prefix: it reads each segment up
+ * to its first invalid record (a torn record, or the zero padding of a pre-allocated segment);
+ * a segment that does not start exactly where the previous one's valid records end comes
+ * after a shortfall that no sync acknowledged, so it and every later segment are deleted.
+ * Bytes after the valid end of the last segment are cut (a stale record left there could
+ * otherwise line up behind future appends and be replayed). If an append fails midway, the
  * partial record is cut off; if even that fails, the log refuses further appends and syncs
  * (reopen the store to recover).
  *
@@ -38,6 +56,14 @@ final class IngestLog implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(IngestLog.class.getName());
     static final long SEGMENT_BYTES = 64L << 20;
+    /** Unsynced bytes after which the background thread forces the log on its own. */
+    static final long WRITEBACK_BYTES = 1L << 20;
+    /** Name of the pre-allocated spare segment (a .tmp: deleted by recovery). */
+    static final String SPARE_NAME = "spare-segment.tmp";
+    private static final int ZERO_CHUNK = 1 << 20;
+    private static final long SPARE_FORCE_BYTES = 4L << 20;
+    /** A spare is made only with this many segments' worth of free space on the disk. */
+    private static final long SPARE_HEADROOM_SEGMENTS = 8;
 
     private final Path directory;
     private final boolean fsync;
@@ -47,6 +73,18 @@ final class IngestLog implements AutoCloseable {
 
     /** Guarded by appendLock. */
     private final List<Segment> segments = new ArrayList<>();
+    /** Segments added since open (guarded by appendLock) and durable by name (guarded by syncLock). */
+    private long segmentsAdded;
+    private long segmentsNamedDurably;
+    /** A zero-filled, forced spare segment ready to be renamed in; guarded by appendLock. */
+    private boolean spareReady;
+    /**
+     * Whether the background thread should (try to) make a spare; guarded by appendLock. Set by
+     * each roll (when fsync is on: the spare only saves fsync work), so a store whose log never
+     * rolls (small or short-lived) never writes one.
+     */
+    private boolean spareWanted;
+    private volatile Thread background;
     /** Guarded by appendLock; read without it only for stats. */
     private volatile long writePosition;
     private volatile long flushedPosition;
@@ -83,6 +121,10 @@ final class IngestLog implements AutoCloseable {
                 }
                 return channel;
             }
+        }
+
+        boolean isRetired() {
+            return retired;
         }
 
         synchronized void retire() throws IOException {
@@ -130,6 +172,7 @@ final class IngestLog implements AutoCloseable {
             log.close();
             throw e;
         }
+        log.background = Thread.ofPlatform().daemon().name("pgbranch-log-writeback").start(log::backgroundLoop);
         return log;
     }
 
@@ -151,40 +194,78 @@ final class IngestLog implements AutoCloseable {
         }
         bases.sort(Long::compare);
         boolean cut = false;
+        long validEnd = 0; // of the last kept segment, relative to its base
         for (int i = 0; i < bases.size(); i++) {
             long base = bases.get(i);
             Path path = directory.resolve(segmentName(base));
+            if (!cut && !segments.isEmpty()) {
+                long expected = segments.getLast().base + validEnd;
+                if (base < expected) {
+                    throw new IOException("ingest log segment " + path + " starts at " + base
+                            + " but the previous one holds records up to " + expected + " (damaged segment)");
+                }
+                if (base > expected) {
+                    // The previous segment is short of where this one starts: the records in
+                    // between were never acknowledged (a sync forces every earlier segment
+                    // first), so neither was anything from here on.
+                    LOG.log(System.Logger.Level.WARNING,
+                            "ingest log: segment {0} ends at {1}, before the next one starts at {2}: "
+                                    + "dropping the later, never synced segments",
+                            segments.getLast().path, String.valueOf(expected), String.valueOf(base));
+                    cut = true;
+                }
+            }
             if (cut) {
                 LOG.log(System.Logger.Level.WARNING, "deleting ingest log segment {0} after a torn record", path);
                 Files.delete(path);
                 continue;
             }
-            if (!segments.isEmpty()) {
-                Segment previous = segments.getLast();
-                long expected = previous.base + previous.channel().size();
-                if (expected != base) {
-                    throw new IOException("ingest log segment " + path + " starts at " + base
-                            + " but the previous one ends at " + expected + " (missing or damaged segment)");
-                }
-            }
             FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
             segments.add(new Segment(base, path, channel));
-            long validEnd = replaySegment(base, path, channel, replayer);
-            if (validEnd < channel.size()) {
-                LOG.log(System.Logger.Level.WARNING,
-                        "ingest log {0}: cutting torn or corrupt tail at offset {1} ({2} bytes dropped)",
-                        path, String.valueOf(validEnd), String.valueOf(channel.size() - validEnd));
-                channel.truncate(validEnd);
-                channel.force(true);
-                cut = true;
-            }
+            validEnd = replaySegment(base, path, channel, replayer);
         }
         if (segments.isEmpty()) {
             startSegment(0);
+            validEnd = 0;
         }
         Segment last = segments.getLast();
-        writePosition = last.base + last.channel().size();
+        FileChannel channel = last.channel();
+        long size = channel.size();
+        if (validEnd < size) {
+            // Zero padding of a pre-allocated segment is normal; anything else is a torn tail.
+            // Either way it goes: stale bytes could line up behind future appends.
+            if (!isZero(channel, validEnd, size)) {
+                LOG.log(System.Logger.Level.WARNING,
+                        "ingest log {0}: cutting torn or corrupt tail at offset {1} ({2} bytes dropped)",
+                        last.path, String.valueOf(validEnd), String.valueOf(size - validEnd));
+            }
+            channel.truncate(validEnd);
+            if (fsync) {
+                channel.force(true);
+            }
+        }
+        writePosition = last.base + validEnd;
         flushedPosition = writePosition;
+    }
+
+    private static boolean isZero(FileChannel channel, long from, long to) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(ZERO_CHUNK);
+        long position = from;
+        while (position < to) {
+            buffer.clear();
+            buffer.limit((int) Math.min(ZERO_CHUNK, to - position));
+            int n = channel.read(buffer, position);
+            if (n < 0) {
+                break;
+            }
+            for (int i = 0; i < n; i++) {
+                if (buffer.get(i) != 0) {
+                    return false;
+                }
+            }
+            position += n;
+        }
+        return true;
     }
 
     /** Returns the offset just past the last valid record of the segment. */
@@ -232,6 +313,7 @@ final class IngestLog implements AutoCloseable {
         }
     }
 
+    /** Creates the first segment of an empty log (at open: no appends yet, so fsync here is fine). */
     private void startSegment(long base) throws IOException {
         Path path = directory.resolve(segmentName(base));
         FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
@@ -240,6 +322,36 @@ final class IngestLog implements AutoCloseable {
         if (fsync) {
             Fsync.directory(directory);
         }
+    }
+
+    /**
+     * Starts the segment at {@code base}: renames the spare into place if one is ready, else
+     * creates an empty file. Called with appendLock held; never fsyncs (the next sync makes the
+     * name durable before acknowledging anything in it).
+     */
+    private Segment roll(long base) throws IOException {
+        Path path = directory.resolve(segmentName(base));
+        FileChannel channel = null;
+        if (spareReady) {
+            spareReady = false;
+            try {
+                Files.move(directory.resolve(SPARE_NAME), path, StandardCopyOption.ATOMIC_MOVE);
+                channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "ingest log: the spare segment could not be used", e);
+                Files.deleteIfExists(path);
+            }
+        }
+        if (channel == null) {
+            channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+        }
+        Segment segment = new Segment(base, path, channel);
+        segments.add(segment);
+        segmentsAdded++;
+        spareWanted = fsync;
+        LockSupport.unpark(background);
+        return segment;
     }
 
     /**
@@ -255,15 +367,13 @@ final class IngestLog implements AutoCloseable {
             Segment active = segments.getLast();
             long offset = writePosition - active.base;
             if (offset > 0 && offset + record.remaining() > segmentBytes) {
-                // Everything before the new segment must be durable before it exists, so that
-                // only the last segment's tail can ever be torn.
+                // No fsync here: sync() forces older segments before it acknowledges anything
+                // in this one, and recovery drops segments that follow a shortfall.
                 try {
-                    active.channel().force(false);
+                    active = roll(writePosition);
                 } catch (IOException e) {
                     throw interrupted(e);
                 }
-                startSegment(writePosition);
-                active = segments.getLast();
                 offset = 0;
             }
             try {
@@ -287,6 +397,9 @@ final class IngestLog implements AutoCloseable {
                 throw interrupted(e);
             }
             writePosition += record.limit();
+            if (writePosition - flushedPosition >= WRITEBACK_BYTES) {
+                LockSupport.unpark(background);
+            }
             return writePosition;
         } finally {
             appendLock.unlock();
@@ -323,19 +436,33 @@ final class IngestLog implements AutoCloseable {
                     return;
                 }
                 long target;
-                Segment segment;
+                long added;
+                List<Segment> unforced = new ArrayList<>(2);
                 appendLock.lock();
                 try {
                     checkHealthy();
                     target = writePosition;
-                    segment = segments.getLast();
+                    added = segmentsAdded;
+                    long from = flushedPosition;
+                    for (int i = 0; i < segments.size(); i++) {
+                        long end = i + 1 < segments.size() ? segments.get(i + 1).base : Long.MAX_VALUE;
+                        if (end > from) {
+                            unforced.add(segments.get(i));
+                        }
+                    }
                 } finally {
                     appendLock.unlock();
                 }
                 try {
                     if (fsync) {
-                        segment.channel().force(false);
+                        for (Segment segment : unforced) {
+                            force(segment);
+                        }
+                        if (added > segmentsNamedDurably) {
+                            Fsync.directory(directory);
+                        }
                     }
+                    segmentsNamedDurably = added;
                     syncs++;
                 } catch (ClosedChannelException e) {
                     if (isClosed()) {
@@ -344,11 +471,107 @@ final class IngestLog implements AutoCloseable {
                     if (Thread.currentThread().isInterrupted() || e instanceof java.nio.channels.ClosedByInterruptException) {
                         throw interrupted(e);
                     }
-                    continue; // retired by a trim, or closed by another thread's interrupt: retry
+                    continue; // closed by another thread's interrupt: retry
                 }
                 flushedPosition = target;
             } finally {
                 syncLock.unlock();
+            }
+        }
+    }
+
+    /** Forces one segment; one retired by a trim meanwhile needs nothing (layer files hold it). */
+    private static void force(Segment segment) throws IOException {
+        try {
+            segment.channel().force(false);
+        } catch (ClosedChannelException e) {
+            if (!segment.isRetired()) {
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * The background thread: prepares a spare segment when one is wanted and forces the log
+     * once {@link #WRITEBACK_BYTES} are unsynced. Woken by appends and rolls; exits on close.
+     */
+    private void backgroundLoop() {
+        while (!closed) {
+            boolean makeSpare;
+            appendLock.lock();
+            try {
+                makeSpare = spareWanted && !spareReady && failure == null;
+                spareWanted = false;
+            } finally {
+                appendLock.unlock();
+            }
+            if (makeSpare) {
+                prepareSpare();
+            }
+            long write = writePosition;
+            if (write - flushedPosition >= WRITEBACK_BYTES && !closed && failure == null) {
+                try {
+                    sync(write);
+                } catch (IOException e) {
+                    if (!closed) {
+                        // The next caller's own sync reports it; retrying in a loop would only spin.
+                        LOG.log(System.Logger.Level.WARNING, "ingest log background writeback failed", e);
+                        LockSupport.parkNanos(1_000_000_000L);
+                    }
+                }
+                continue;
+            }
+            LockSupport.parkNanos(100_000_000L);
+        }
+    }
+
+    /**
+     * Writes a zero-filled segment-sized spare and forces it (data and size), outside every
+     * lock. Best effort: without space for it, rolls create plain segments.
+     */
+    private void prepareSpare() {
+        Path spare = directory.resolve(SPARE_NAME);
+        try {
+            Files.deleteIfExists(spare);
+            if (Files.getFileStore(directory).getUsableSpace() < SPARE_HEADROOM_SEGMENTS * segmentBytes) {
+                // Zeros must never take the space appends and layer flushes need: on a nearly
+                // full disk a spare would turn into ENOSPC for Postgres's own writes.
+                LOG.log(System.Logger.Level.DEBUG, "ingest log: too little free space for a spare segment");
+                return;
+            }
+            try (FileChannel channel = FileChannel.open(spare, StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE)) {
+                ByteBuffer zeros = ByteBuffer.allocateDirect((int) Math.min(ZERO_CHUNK, segmentBytes));
+                long position = 0;
+                while (position < segmentBytes && !closed) {
+                    zeros.clear();
+                    zeros.limit((int) Math.min(zeros.capacity(), segmentBytes - position));
+                    position += channel.write(zeros, position);
+                    if (fsync && position % SPARE_FORCE_BYTES == 0) {
+                        // In steps: one 64 MB write-back would queue ahead of commits' fsyncs.
+                        channel.force(false);
+                    }
+                }
+                if (fsync) {
+                    channel.force(true);
+                }
+            }
+            appendLock.lock();
+            try {
+                if (closed) {
+                    Files.deleteIfExists(spare);
+                } else {
+                    spareReady = true;
+                }
+            } finally {
+                appendLock.unlock();
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "ingest log: no spare segment (" + e + "); rolls create plain ones");
+            try {
+                Files.deleteIfExists(spare);
+            } catch (IOException e2) {
+                LOG.log(System.Logger.Level.DEBUG, "ingest log: removing the spare segment failed", e2);
             }
         }
     }
@@ -372,6 +595,16 @@ final class IngestLog implements AutoCloseable {
 
     long writePosition() {
         return writePosition;
+    }
+
+    /** Whether a pre-allocated spare waits for the next roll (tests). */
+    boolean hasSpare() {
+        appendLock.lock();
+        try {
+            return spareReady;
+        } finally {
+            appendLock.unlock();
+        }
     }
 
     long flushedPosition() {
@@ -413,6 +646,27 @@ final class IngestLog implements AutoCloseable {
         appendLock.lock();
         try {
             closed = true;
+        } finally {
+            appendLock.unlock();
+        }
+        Thread b = background;
+        if (b != null) {
+            LockSupport.unpark(b);
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    b.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        appendLock.lock();
+        try {
             IOException first = null;
             for (Segment s : segments) {
                 try {
@@ -427,6 +681,13 @@ final class IngestLog implements AutoCloseable {
                 }
             }
             segments.clear();
+            try {
+                Files.deleteIfExists(directory.resolve(SPARE_NAME));
+            } catch (IOException e) {
+                if (first == null) {
+                    first = e;
+                }
+            }
             if (first != null) {
                 throw first;
             }

@@ -7,7 +7,9 @@ import java.util.zip.CRC32C;
  * Record format of the ingest log (logic in {@link IngestLog}). Big-endian throughout.
  *
  * <pre>
- *  segment file  wal/&lt;base position, 16 hex digits&gt;.log  -- records back to back, no header
+ *  segment file  wal/&lt;base position, 16 hex digits&gt;.log  -- records back to back, no header;
+ *                a pre-allocated segment is zero after its last record (a zero length is no
+ *                record: the segment's records end there)
  *
  *  record        0        4        8                                   8 + length
  *                +--------+--------+-----------------------------------+

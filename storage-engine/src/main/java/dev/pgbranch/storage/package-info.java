@@ -15,7 +15,9 @@
  *   <li><b>Writes</b> ({@code TimelineImpl}): each mutating call becomes one {@code Batch} at the
  *       next LSN, appended as one record to the shared ingest log ({@code IngestLog},
  *       format in {@code LogFormat}) and indexed in the timeline's {@code InMemoryLayer}.
- *       {@code sync()} group-commits the log.</li>
+ *       {@code sync()} group-commits the log; appends never wait for the disk (segments are
+ *       pre-allocated and rolled without fsync, unsynced bursts are written back in the
+ *       background).</li>
  *   <li><b>Flush</b> ({@code LayeredStore}, {@code LayerWriter}): a full in-memory layer is
  *       frozen and written by a background thread as an immutable delta layer file (format in
  *       {@code LayerFormat}), then listed in the atomically replaced {@code Manifest}; the log is

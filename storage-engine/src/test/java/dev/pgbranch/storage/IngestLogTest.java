@@ -120,4 +120,165 @@ class IngestLogTest {
             assertEquals(1, b.get(0));
         }
     }
+    private static List<Path> segmentFiles(Path directory) throws java.io.IOException {
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(directory)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".log")).sorted().toList();
+        }
+    }
+
+    private static void copyDirectory(Path from, Path to) throws java.io.IOException {
+        java.nio.file.Files.createDirectories(to);
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(from)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                java.nio.file.Files.copy(f, to.resolve(f.getFileName()));
+            }
+        }
+    }
+
+    private static void zero(Path file, long offset, int length) throws java.io.IOException {
+        try (java.nio.channels.FileChannel c = java.nio.channels.FileChannel.open(file,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer zeros = java.nio.ByteBuffer.allocate(length);
+            while (zeros.hasRemaining()) {
+                c.write(zeros, offset + zeros.position());
+            }
+        }
+    }
+
+    private static List<Long> replay(Path directory, long segment) throws java.io.IOException {
+        List<Long> lsns = new ArrayList<>();
+        try (IngestLog log = IngestLog.open(directory, true, segment, (r, s, e) -> lsns.add(r.lsn()))) {
+            assertEquals(log.writePosition(), log.flushedPosition());
+        }
+        return lsns;
+    }
+
+    private static void assertConsecutiveFromOne(List<Long> lsns) {
+        for (int i = 0; i < lsns.size(); i++) {
+            assertEquals(i + 1, (long) lsns.get(i), "replayed LSNs " + lsns);
+        }
+    }
+
+    @Test
+    void aCrashAfterASegmentRollLosesNothingSyncedAndDropsTheUnsyncedNextSegment() throws Exception {
+        TimelineId timeline = TimelineId.random();
+        long segment = 64 * 1024; // 7 records of ~8 KB each
+        Path live = dir.resolve("live");
+        long synced;
+        int syncedRecords = 3;
+        try (IngestLog log = IngestLog.open(live, true, segment, (r, s, e) -> { })) {
+            long end = 0;
+            for (int i = 1; i <= syncedRecords; i++) {
+                end = log.append(timeline, i, batch(i));
+            }
+            log.sync(end);
+            synced = end;
+            for (int i = syncedRecords + 1; i <= 12; i++) { // rolls to a second segment, never synced
+                log.append(timeline, i, batch(i));
+            }
+            assertEquals(2, segmentFiles(live).size(), "rolled over");
+            // What a crash may leave: the first segment's unsynced tail lost (a page never
+            // written back) while the next segment's records did reach the disk.
+            Path crashed = dir.resolve("crashed");
+            copyDirectory(live, crashed);
+            zero(segmentFiles(crashed).getFirst(), synced, 4096);
+        }
+        Path crashed = dir.resolve("crashed");
+        List<Long> replayed = replay(crashed, segment);
+        assertEquals(List.of(1L, 2L, 3L), replayed.subList(0, 3), "every synced record survives");
+        assertTrue(replayed.size() < 7, "nothing after the hole is replayed: " + replayed);
+        assertConsecutiveFromOne(replayed);
+        assertEquals(1, segmentFiles(crashed).size(), "the segment after the shortfall is deleted");
+
+        // The log goes on from the cut, and a reopen sees exactly the new history.
+        int next = replayed.size() + 1;
+        try (IngestLog log = IngestLog.open(crashed, true, segment, (r, s, e) -> { })) {
+            long end = 0;
+            for (int i = next; i < next + 10; i++) {
+                end = log.append(timeline, i, batch(i));
+            }
+            log.sync(end);
+        }
+        List<Long> after = replay(crashed, segment);
+        assertEquals(next + 9, after.size());
+        assertConsecutiveFromOne(after);
+    }
+
+    @Test
+    void aStaleRecordBehindAHoleIsNeverReplayedAfterLaterAppends() throws Exception {
+        TimelineId timeline = TimelineId.random();
+        long end1;
+        try (IngestLog log = IngestLog.open(dir, false, (r, s, e) -> { })) {
+            end1 = log.append(timeline, 1, batch(1));
+            log.append(timeline, 2, batch(2));
+            log.append(timeline, 3, batch(3));
+        }
+        // Record 2 never reached the disk (zeros) but record 3, written after it, did.
+        zero(segmentFiles(dir).getFirst(), end1, 8);
+        List<Long> replayed = new ArrayList<>();
+        try (IngestLog log = IngestLog.open(dir, false, (r, s, e) -> replayed.add(r.lsn()))) {
+            assertEquals(List.of(1L), replayed);
+            // A new record 2 of the same length ends exactly where the stale record 3 began.
+            log.append(timeline, 2, batch(2));
+        }
+        replayed.clear();
+        IngestLog.open(dir, false, (r, s, e) -> replayed.add(r.lsn())).close();
+        assertEquals(List.of(1L, 2L), replayed, "the stale record 3 was cut at recovery");
+    }
+
+    @Test
+    void preAllocatedSegmentsAreUsedAndTheirZeroTailIsNotATornRecord() throws Exception {
+        TimelineId timeline = TimelineId.random();
+        long segment = 64 * 1024;
+        int records = 0;
+        long position;
+        try (IngestLog log = IngestLog.open(dir, true, segment, (r, s, e) -> { })) {
+            while (segmentFiles(dir).size() < 2) {
+                log.append(timeline, ++records, batch(records));
+            }
+            // The first roll asks the background thread for a spare; the next roll renames it.
+            Path spare = dir.resolve(IngestLog.SPARE_NAME);
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!log.hasSpare() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertTrue(log.hasSpare(), "spare segment prepared");
+            assertEquals(segment, java.nio.file.Files.size(spare));
+            while (segmentFiles(dir).size() < 3) {
+                log.append(timeline, ++records, batch(records));
+            }
+            Path third = segmentFiles(dir).getLast();
+            assertEquals(segment, java.nio.file.Files.size(third), "the third segment is the zero-filled spare");
+            log.sync(log.writePosition());
+            position = log.writePosition();
+        }
+        List<Long> lsns = new ArrayList<>();
+        try (IngestLog log = IngestLog.open(dir, true, segment, (r, s, e) -> lsns.add(r.lsn()))) {
+            assertEquals(position, log.writePosition(), "the zero padding is not part of the log");
+            long end = log.append(timeline, records + 1, batch(records + 1));
+            log.sync(end);
+        }
+        assertEquals(records, lsns.size());
+        assertConsecutiveFromOne(lsns);
+        List<Long> after = replay(dir, segment);
+        assertEquals(records + 1, after.size());
+        assertConsecutiveFromOne(after);
+    }
+
+    @Test
+    void unsyncedBytesAreWrittenBackInTheBackgroundWithoutASync() throws Exception {
+        TimelineId timeline = TimelineId.random();
+        try (IngestLog log = IngestLog.open(dir, true, (r, s, e) -> { })) {
+            long end = 0;
+            for (int i = 1; end < 2 * IngestLog.WRITEBACK_BYTES; i++) {
+                end = log.append(timeline, i, batch(i));
+            }
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (log.flushedPosition() < end - IngestLog.WRITEBACK_BYTES && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertTrue(log.flushedPosition() >= end - IngestLog.WRITEBACK_BYTES,
+                    "flushed " + log.flushedPosition() + " of " + end);
+        }
+    }
 }
