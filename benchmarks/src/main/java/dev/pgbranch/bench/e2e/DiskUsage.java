@@ -17,6 +17,25 @@ final class DiskUsage {
     private DiskUsage() {
     }
 
+    /**
+     * A data directory's bytes split into its write-ahead log and the rest. Both sides' logs are
+     * reported apart: their size at any moment depends on pre-allocation, recycling and trimming
+     * (pgbranch's active ingest-log segment is a 64 MB pre-allocated file after a roll and a small
+     * one after a restart; Postgres recycles pg_wal segments up to max_wal_size), so two samples
+     * of the whole directory can differ by more than what was written between them.
+     */
+    record Usage(long total, long writeAheadLog) {
+        long data() {
+            return total - writeAheadLog;
+        }
+    }
+
+    static Usage of(Path directory, Path writeAheadLog) {
+        long total = bytes(directory);
+        long log = java.nio.file.Files.isDirectory(writeAheadLog) ? bytes(writeAheadLog) : 0;
+        return new Usage(total, log);
+    }
+
     static long bytes(Path directory) {
         Commands.Result result = Commands.run(List.of("du", "-s", "-B1", "-x", directory.toString()), Map.of(),
                 Path.of("/"), Duration.ofMinutes(10));

@@ -47,8 +47,9 @@ import java.util.stream.Stream;
  * 5); time to first query (create + connect + {@code SELECT 1}; median of 3) vs the same with
  * {@code CREATE DATABASE}; reset end to end (reset until the branch answers with its parent's
  * data; median of 3) vs {@code DROP DATABASE} + {@code CREATE DATABASE ... TEMPLATE} + connect.
- * At the largest scale: pgbench TPS (TPC-B and {@code -S}) on a branch vs a template copy,
- * alternating A/B, and the bytes on disk after five branches / five copies that each update 1%
+ * At the largest scale: pgbench TPS (TPC-B and {@code -S}) on a branch (through the proxy, and
+ * straight to its compute) vs a template copy, alternating, and the bytes on disk (without
+ * either side's write-ahead log) after five branches / five copies that each update 1%
  * of {@code pgbench_accounts}, once as a contiguous range and once strided over every page.
  *
  * <p>Whatever happens, everything started is stopped by pid and the temporary directory is
@@ -222,12 +223,14 @@ public final class EndToEndBenchmark {
                 "one run each, wall clock of the pgbench process (data, indexes, vacuum)");
         if (options.wants("storage")) {
             checkpoint(plain.endpoint("postgres"));
-            long branchBytes = pgbranchBytesAtRest();
-            long plainBytes = DiskUsage.bytes(plain.dataDirectory());
-            add("storage_after_load_s" + scale, branchBytes, plainBytes, "bytes",
-                    "du of the pgbranch data directory (all history kept: initdb, every load so far, branch metadata)",
-                    "du of the plain cluster's data directory (every loaded database so far, WAL)",
-                    "pgbranch at rest (" + AT_REST + "), plain after CHECKPOINT; du -s -B1 -x");
+            DiskUsage.Usage branchBytes = pgbranchBytesAtRest();
+            DiskUsage.Usage plainBytes = plainBytes();
+            add("storage_after_load_s" + scale, branchBytes.data(), plainBytes.data(), "bytes",
+                    "pgbranch data directory without its ingest log (all history kept: initdb, every load so far, "
+                            + "branch metadata)",
+                    "plain cluster's data directory without pg_wal (every loaded database so far)",
+                    "pgbranch at rest (" + AT_REST + "), plain after CHECKPOINT; du -s -B1 -x; " + logs(branchBytes,
+                            plainBytes));
         }
     }
 
@@ -427,19 +430,26 @@ public final class EndToEndBenchmark {
         String name = "bench/tps";
         server.create(name, "development");
         Endpoint branch = awake(name);
+        // The same compute without the proxy: its internal loopback port, which users never get,
+        // so the proxy's share of the gap to plain Postgres is measured in the same run.
+        int computePort = Integer.parseInt(Sql.queryText("port of " + name + "'s compute", branch, "SHOW port"));
+        Endpoint compute = new Endpoint(branch.host(), computePort, branch.user(), branch.password(), branch.database(),
+                branch.parameters());
         Sql.execute("CREATE DATABASE tps_copy", admin(), "CREATE DATABASE tps_copy TEMPLATE " + source(scale));
         Endpoint copy = plain.endpoint("tps_copy");
+        Map<String, Endpoint> sides = Map.of("pgbranch", branch, "compute", compute, "plain", copy);
         Map<String, List<Pgbench.Run>> runs = new LinkedHashMap<>();
         for (int round = 1; round <= options.rounds(); round++) {
             for (boolean selectOnly : new boolean[] {false, true}) {
-                // A/B alternate: pgbranch first in odd rounds, the plain cluster first in even ones.
-                List<String> order = round % 2 == 1 ? List.of("pgbranch", "plain") : List.of("plain", "pgbranch");
+                // Alternate: pgbranch first in odd rounds, the plain cluster first in even ones.
+                List<String> order = round % 2 == 1 ? List.of("pgbranch", "compute", "plain")
+                        : List.of("plain", "compute", "pgbranch");
                 for (String side : order) {
                     log("pgbench " + (selectOnly ? "-S" : "TPC-B") + " -c " + options.clients() + " -j " + options.threads()
                             + " -T " + options.seconds() + " on " + side + " (round " + round + "/" + options.rounds()
                             + ", s=" + scale + ")");
-                    Pgbench.Run run = pgbench.run(side.equals("pgbranch") ? branch : copy, options.clients(),
-                            options.threads(), options.seconds(), selectOnly);
+                    Pgbench.Run run = pgbench.run(sides.get(side), options.clients(), options.threads(),
+                            options.seconds(), selectOnly);
                     log(String.format(Locale.ROOT, "  tps %.1f, latency %.3f ms", run.tps(), run.latencyMillis()));
                     runs.computeIfAbsent(side + (selectOnly ? "-S" : "-tpcb"), k -> new ArrayList<>()).add(run);
                     server.rememberComputePids();
@@ -449,14 +459,20 @@ public final class EndToEndBenchmark {
         for (boolean selectOnly : new boolean[] {false, true}) {
             String mode = selectOnly ? "-S" : "-tpcb";
             List<Pgbench.Run> a = runs.get("pgbranch" + mode);
+            List<Pgbench.Run> direct = runs.get("compute" + mode);
             List<Pgbench.Run> b = runs.get("plain" + mode);
             String workload = selectOnly ? "select-only (-S)" : "TPC-B (default script)";
-            add((selectOnly ? "tps_select_only_s" : "tps_tpcb_s") + scale, meanTps(a), meanTps(b), "tps",
-                    "pgbench " + workload + " on a branch of development, through its connection string",
-                    "pgbench " + workload + " on a template copy of src_s" + scale + " on the plain cluster",
-                    "mean of " + options.rounds() + " alternating A/B rounds, -c " + options.clients() + " -j "
-                            + options.threads() + " -T " + options.seconds() + ", sslmode=disable both; pgbranch "
-                            + describe(a) + "; reference " + describe(b));
+            String rows = selectOnly ? "tps_select_only" : "tps_tpcb";
+            String how = "mean of " + options.rounds() + " alternating rounds, -c " + options.clients() + " -j "
+                    + options.threads() + " -T " + options.seconds() + ", sslmode=disable everywhere";
+            String reference = "pgbench " + workload + " on a template copy of src_s" + scale + " on the plain cluster";
+            add(rows + "_s" + scale, meanTps(a), meanTps(b), "tps",
+                    "pgbench " + workload + " on a branch of development, through its connection string (the proxy)",
+                    reference, how + "; pgbranch " + describe(a) + "; reference " + describe(b));
+            add(rows + "_direct_s" + scale, meanTps(direct), meanTps(b), "tps",
+                    "pgbench " + workload + " on the same branch's compute at its internal port (no proxy: not a user "
+                            + "path, it splits the gap between the proxy and the FUSE-backed compute)",
+                    reference, how + "; pgbranch " + describe(direct) + "; reference " + describe(b));
         }
         server.delete(name);
         Sql.execute("DROP DATABASE tps_copy", admin(), "DROP DATABASE tps_copy");
@@ -472,8 +488,8 @@ public final class EndToEndBenchmark {
      */
     private void storageOfBranches(int scale) {
         checkpoint(plain.endpoint("postgres"));
-        long branchStart = pgbranchBytesAtRest();
-        long plainStart = DiskUsage.bytes(plain.dataDirectory());
+        long branchStart = pgbranchBytesAtRest().data();
+        long plainStart = plainBytes().data();
         long rowsPerPercent = 1000L * scale;
         long[] afterRange = storagePattern(scale, "range", branchStart, plainStart,
                 i -> "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid > " + i * rowsPerPercent
@@ -506,10 +522,13 @@ public final class EndToEndBenchmark {
         } catch (SQLException e) {
             throw new BenchException("template copies for the storage figure failed: " + e.getMessage(), e);
         }
-        long branchAfter = pgbranchBytesAtRest();
-        long plainAfter = DiskUsage.bytes(plain.dataDirectory());
-        String how = "du -s -B1 -x, pgbranch at rest (" + AT_REST + "), plain after a CHECKPOINT; branch/copy i updates "
-                + what + "; nothing deleted before measuring";
+        DiskUsage.Usage branchUsage = pgbranchBytesAtRest();
+        DiskUsage.Usage plainUsage = plainBytes();
+        long branchAfter = branchUsage.data();
+        long plainAfter = plainUsage.data();
+        String how = "du -s -B1 -x without the write-ahead logs, pgbranch at rest (" + AT_REST + "), plain after a "
+                + "CHECKPOINT; " + logs(branchUsage, plainUsage) + "; branch/copy i updates " + what
+                + "; nothing deleted before measuring";
         add("storage_5_branches_" + pattern + "_total_s" + scale, branchAfter, plainAfter, "bytes",
                 "pgbranch data directory after " + STORAGE_BRANCHES + " more branches of development, each updating a "
                         + pattern + " 1% of pgbench_accounts",
@@ -528,21 +547,29 @@ public final class EndToEndBenchmark {
             + "ingest log trimmed; restarted afterwards";
 
     /**
-     * Bytes of the pgbranch data directory at rest. While the server runs, the ingest log holds
-     * whatever was not yet flushed to layer files and is trimmed in the background, so two samples
-     * taken while it runs can differ by more than what was written between them (at small scales
-     * the "growth" even came out negative). A clean stop flushes and trims: samples compare.
+     * Bytes of the pgbranch data directory at rest. While the server runs, data not yet flushed to
+     * layer files lives only in the ingest log; a clean stop flushes it, so the directory without
+     * its log counts every page version (see {@link DiskUsage.Usage} for why logs are apart).
      * Branch ports are stable, so endpoints stay valid across the restart.
      */
-    private long pgbranchBytesAtRest() {
+    private DiskUsage.Usage pgbranchBytesAtRest() {
         server.rememberComputePids();
         server.close();
-        long bytes = DiskUsage.bytes(server.dataDirectory());
+        DiskUsage.Usage bytes = DiskUsage.of(server.dataDirectory(), server.dataDirectory().resolve("store").resolve("wal"));
         log("restarting pgbranch server after measuring its data directory at rest");
         server = PgbranchServer.start(options.launcher(), options.serverClasspath(), server.dataDirectory(),
                 root.resolve("server.log"));
         cleanup.push("stop pgbranch server pid " + server.pid(), server::close);
         return bytes;
+    }
+
+    private DiskUsage.Usage plainBytes() {
+        return DiskUsage.of(plain.dataDirectory(), plain.dataDirectory().resolve("pg_wal"));
+    }
+
+    private static String logs(DiskUsage.Usage pgbranch, DiskUsage.Usage plain) {
+        return "write-ahead logs not counted: pgbranch ingest log " + pgbranch.writeAheadLog() + " bytes, plain pg_wal "
+                + plain.writeAheadLog() + " bytes";
     }
 
     private Endpoint admin() {
