@@ -181,6 +181,21 @@ final class TimelineImpl implements Timeline {
         return get(inode, Keys.DIRECTORY, lsn) instanceof DirectoryRecord d ? d : DirectoryRecord.EMPTY;
     }
 
+    /** The entries of {@code directory} at {@code lsn}; NOT_FOUND / NOT_A_DIRECTORY if it is none. */
+    private DirectoryRecord entriesOf(long directory, long lsn) throws IOException {
+        requireDirectory(directory, lsn);
+        return directoryAt(directory, lsn);
+    }
+
+    /** Where {@code name} stands in {@code entries}; NOT_FOUND ({@code what} + name) if absent. */
+    private static int indexOf(DirectoryRecord entries, String name, String what) throws NamespaceException {
+        int i = entries.find(name);
+        if (i < 0) {
+            throw new NamespaceException(NamespaceException.Reason.NOT_FOUND, what + name);
+        }
+        return i;
+    }
+
     private InodeRecord requireDirectory(long inode, long lsn) throws IOException {
         InodeRecord r = inodeAt(inode, lsn);
         if (r == null) {
@@ -359,8 +374,7 @@ final class TimelineImpl implements Timeline {
         writeLock.lock();
         try {
             long r = tail.lsn;
-            requireDirectory(directory, r);
-            DirectoryRecord entries = directoryAt(directory, r);
+            DirectoryRecord entries = entriesOf(directory, r);
             if (entries.find(name) >= 0) {
                 throw new NamespaceException(NamespaceException.Reason.EXISTS, "exists: " + name);
             }
@@ -523,12 +537,8 @@ final class TimelineImpl implements Timeline {
         writeLock.lock();
         try {
             long r = tail.lsn;
-            requireDirectory(directory, r);
-            DirectoryRecord entries = directoryAt(directory, r);
-            int i = entries.find(name);
-            if (i < 0) {
-                throw new NamespaceException(NamespaceException.Reason.NOT_FOUND, "no such file: " + name);
-            }
+            DirectoryRecord entries = entriesOf(directory, r);
+            int i = indexOf(entries, name, "no such file: ");
             if (entries.kind(i) == InodeKind.DIRECTORY) {
                 throw new NamespaceException(NamespaceException.Reason.IS_A_DIRECTORY, "is a directory: " + name);
             }
@@ -546,12 +556,8 @@ final class TimelineImpl implements Timeline {
         writeLock.lock();
         try {
             long r = tail.lsn;
-            requireDirectory(directory, r);
-            DirectoryRecord entries = directoryAt(directory, r);
-            int i = entries.find(name);
-            if (i < 0) {
-                throw new NamespaceException(NamespaceException.Reason.NOT_FOUND, "no such directory: " + name);
-            }
+            DirectoryRecord entries = entriesOf(directory, r);
+            int i = indexOf(entries, name, "no such directory: ");
             if (entries.kind(i) != InodeKind.DIRECTORY) {
                 throw new NamespaceException(NamespaceException.Reason.NOT_A_DIRECTORY, "not a directory: " + name);
             }
@@ -575,13 +581,9 @@ final class TimelineImpl implements Timeline {
         writeLock.lock();
         try {
             long r = tail.lsn;
-            requireDirectory(fromDirectory, r);
+            DirectoryRecord from = entriesOf(fromDirectory, r);
             requireDirectory(toDirectory, r);
-            DirectoryRecord from = directoryAt(fromDirectory, r);
-            int si = from.find(fromName);
-            if (si < 0) {
-                throw new NamespaceException(NamespaceException.Reason.NOT_FOUND, "no such file or directory: " + fromName);
-            }
+            int si = indexOf(from, fromName, "no such file or directory: ");
             long source = from.inode(si);
             InodeKind kind = from.kind(si);
             boolean sameDirectory = fromDirectory == toDirectory;
