@@ -487,6 +487,16 @@ final class LayeredStore implements PageStore {
     }
 
     @Override
+    public GcResult collectGarbage(TimelineId id, long horizonLsn) throws IOException {
+        throw new UnsupportedOperationException("TODO(gc): engine helper");
+    }
+
+    @Override
+    public TimelineUsage usage(TimelineId id) throws IOException {
+        throw new UnsupportedOperationException("TODO(gc): engine helper");
+    }
+
+    @Override
     public void flush() throws IOException {
         checkOpen();
         for (TimelineImpl t : timelines.values()) {

@@ -62,6 +62,25 @@ public interface PageStore extends AutoCloseable {
      */
     void deleteTimeline(TimelineId id) throws IOException;
 
+    /**
+     * Raises the GC horizon of a timeline to {@code horizonLsn} and compacts it: afterwards its
+     * history below the horizon is no longer readable ({@link Timeline#at} and
+     * {@link #createBranch} refuse such LSNs), except at the LSNs its children branched at,
+     * which stay readable for them; every version nothing can read any more is dropped, and the
+     * timeline's layer files are merged so that reads do not walk many files.
+     *
+     * <p>A horizon at or below the current one only compacts. The horizon is durable (in the
+     * manifest) before any version is dropped. Temporary timelines (a throwaway compute at an old
+     * point) are children like any other and pin their branch point until deleted.
+     *
+     * @throws NoSuchTimelineException if {@code id} does not exist
+     * @throws IllegalArgumentException if {@code horizonLsn} is above the timeline's last LSN
+     */
+    GcResult collectGarbage(TimelineId id, long horizonLsn) throws IOException;
+
+    /** The disk space one timeline uses, split into what only it uses and what it shares. */
+    TimelineUsage usage(TimelineId id) throws IOException;
+
     /** Freezes and writes every open in-memory layer to a layer file (tests, shutdown). */
     void flush() throws IOException;
 

@@ -37,7 +37,16 @@ public interface Timeline extends Namespace {
     /** The LSN of the last mutation made durable by {@link #sync()} or by a flush. */
     long durableLsn();
 
-    /** A read-only view as of {@code lsn}; {@link IllegalArgumentException} if above {@link #lastLsn()}. */
+    /**
+     * The lowest LSN of this timeline that {@link #at} still serves: history below it was given
+     * up by {@link PageStore#collectGarbage} (0 if never collected).
+     */
+    long gcHorizon();
+
+    /**
+     * A read-only view as of {@code lsn}; {@link IllegalArgumentException} if above
+     * {@link #lastLsn()} or below {@link #gcHorizon()}.
+     */
     Namespace at(long lsn);
 
     /**

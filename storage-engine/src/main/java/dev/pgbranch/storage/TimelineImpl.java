@@ -124,6 +124,11 @@ final class TimelineImpl implements Timeline {
     }
 
     @Override
+    public long gcHorizon() {
+        return 0; // TODO(gc): engine helper
+    }
+
+    @Override
     public Namespace at(long lsn) {
         long last = tail.lsn;
         if (lsn < 0 || lsn > last) {
