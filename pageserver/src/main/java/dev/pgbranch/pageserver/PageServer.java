@@ -6,6 +6,7 @@ import dev.pgbranch.pageserver.api.SchemaRoutes;
 import dev.pgbranch.pageserver.api.ServerInfo;
 import dev.pgbranch.pageserver.branch.BranchReaper;
 import dev.pgbranch.pageserver.branch.BranchService;
+import dev.pgbranch.pageserver.branch.GarbageCollector;
 import dev.pgbranch.pageserver.branch.IdleComputes;
 import dev.pgbranch.pageserver.branch.ProjectSecrets;
 import dev.pgbranch.pageserver.branch.TimeMarker;
@@ -17,6 +18,7 @@ import dev.pgbranch.pageserver.compute.ComputeManager;
 import dev.pgbranch.pageserver.compute.ComputeUser;
 import dev.pgbranch.pageserver.compute.PostgresInstallation;
 import dev.pgbranch.pageserver.review.SchemaReview;
+import dev.pgbranch.pageserver.timetravel.TimeTravel;
 import dev.pgbranch.proxy.PgProxy;
 import dev.pgbranch.proxy.ProxyConfig;
 import dev.pgbranch.storage.PageStore;
@@ -77,6 +79,8 @@ public final class PageServer implements AutoCloseable {
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(5);
     /** Generous: a compute of a branch taken from a busy parent starts with crash recovery. */
     public static final Duration DEFAULT_WAKE_TIMEOUT = Duration.ofSeconds(60);
+    /** How often the garbage collector gives up history older than each project's retention window. */
+    public static final Duration DEFAULT_GC_INTERVAL = Duration.ofMinutes(10);
 
     /**
      * @param apiPort 0 for any free port (written to {@code server.json})
@@ -86,18 +90,26 @@ public final class PageServer implements AutoCloseable {
      * @param wakeTimeout a client waiting longer for its compute to start gets FATAL 57P03
      * @param tlsCertificate PEM certificate chain the proxy presents, or null for a self-signed one
      * @param tlsPrivateKey PEM PKCS#8 key of {@code tlsCertificate}, or null
+     * @param gcInterval time between two garbage collection rounds
      */
     public record Config(Path dataDirectory, int apiPort, Integer branchPortBase, int proxyPort, Duration idleTimeout,
-                         Duration wakeTimeout, Path tlsCertificate, Path tlsPrivateKey) {
+                         Duration wakeTimeout, Path tlsCertificate, Path tlsPrivateKey, Duration gcInterval) {
 
         /** Free API and routing ports, default timeouts, self-signed TLS. */
         public Config(Path dataDirectory, int apiPort, Integer branchPortBase) {
             this(dataDirectory, apiPort, branchPortBase, 0, DEFAULT_IDLE_TIMEOUT, DEFAULT_WAKE_TIMEOUT, null, null);
         }
 
+        /** The default garbage collection interval. */
+        public Config(Path dataDirectory, int apiPort, Integer branchPortBase, int proxyPort, Duration idleTimeout,
+                      Duration wakeTimeout, Path tlsCertificate, Path tlsPrivateKey) {
+            this(dataDirectory, apiPort, branchPortBase, proxyPort, idleTimeout, wakeTimeout, tlsCertificate,
+                    tlsPrivateKey, DEFAULT_GC_INTERVAL);
+        }
+
         public Config withIdleTimeout(Duration timeout) {
             return new Config(dataDirectory, apiPort, branchPortBase, proxyPort, timeout, wakeTimeout, tlsCertificate,
-                    tlsPrivateKey);
+                    tlsPrivateKey, gcInterval);
         }
 
         ProxyConfig proxyConfig() {
@@ -177,10 +189,15 @@ public final class PageServer implements AutoCloseable {
         BranchReaper reaper = new BranchReaper(branches);
         resources.push(reaper);
         reaper.start(5);
+        GarbageCollector gc = new GarbageCollector(catalog, store, branches);
+        resources.push(gc);
+        gc.start(config.gcInterval());
 
         // After the computes (closed after it: a closing proxy leaves computes as they are) and
         // before the API, so every branch's port is open before anyone can ask for its URI.
-        BranchDirectory directory = new BranchDirectory(branches, config.proxyConfig());
+        BranchDirectory directory = new BranchDirectory(branches, config.proxyConfig(),
+                new TimeTravel(branches, store, computes, TimeTravel.DEFAULT_MAX_COMPUTES, config.idleTimeout()));
+        resources.push(directory); // closed after the proxy: removes the time-travel computes and timelines
         proxy = directory.proxy();
         try {
             proxy.start();
@@ -199,6 +216,7 @@ public final class PageServer implements AutoCloseable {
         token = ApiToken.loadOrCreate(dataDirectory.resolve(ApiToken.FILE_NAME));
         api = new ApiServer(branches, token, config.apiPort(), store::stats, proxy::metrics);
         api.schemaRoutes(new SchemaRoutes(new SchemaReview(branches, catalog, store, computes)));
+        api.garbageCollector(gc);
         resources.push(api);
         api.start();
 

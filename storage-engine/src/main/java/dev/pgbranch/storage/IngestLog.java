@@ -38,7 +38,9 @@ import java.util.stream.Stream;
  *
  * <p>Crash behaviour: a sync acknowledges a position only once every segment up to it is
  * forced and every segment file name is durable, so whatever any sync acknowledged is a
- * durable prefix of the log. Recovery keeps the longest valid prefix: it reads each segment up
+ * durable prefix of the log. A damaged record with valid records behind it is corruption, not a
+ * torn tail: open fails naming the segment and offset and changes nothing (see
+ * {@link #corruptionEvidence}). Otherwise recovery keeps the longest valid prefix: it reads each segment up
  * to its first invalid record (a torn record, or the zero padding of a pre-allocated segment);
  * a segment that does not start exactly where the previous one's valid records end comes
  * after a shortfall that no sync acknowledged, so it and every later segment are deleted.
@@ -223,6 +225,15 @@ final class IngestLog implements AutoCloseable {
             FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
             segments.add(new Segment(base, path, channel));
             validEnd = replaySegment(base, path, channel, replayer);
+            if (validEnd < channel.size()) {
+                String evidence = corruptionEvidence(channel, validEnd, i + 1 < bases.size()
+                        ? directory.resolve(segmentName(bases.get(i + 1))) : null);
+                if (evidence != null) {
+                    throw new IOException("ingest log segment " + path + " is corrupt at offset " + validEnd + ": "
+                            + evidence + ", so this is damaged synced history, not a torn tail; nothing was cut "
+                            + "or deleted");
+                }
+            }
         }
         if (segments.isEmpty()) {
             startSegment(0);
@@ -246,6 +257,75 @@ final class IngestLog implements AutoCloseable {
         }
         writePosition = last.base + validEnd;
         flushedPosition = writePosition;
+    }
+
+    /**
+     * Tells a damaged record inside synced history from a torn tail, for the invalid record at
+     * {@code offset}: returns why it is corruption, or null for a torn tail.
+     *
+     * <p>A kill -9 leaves only the last record's prefix cut off by the end of the file, or the
+     * zeros of a pre-allocated segment behind it; a power loss may also leave a file-system page
+     * that was never written back, which reads as zeros, with later records present (no sync
+     * acknowledged those). A record whose length field is zero is therefore a torn tail, as is
+     * an invalid record with nothing valid behind it. A record with a nonzero header that fails
+     * its checksum and is followed by a valid record (right at its end, anywhere later in the
+     * segment, or at the start of the next segment) is damaged history: refusing to open keeps
+     * every later record, which a cut would silently drop. (A power loss that drops a page
+     * inside a record, not at its header, also ends up here: the store then refuses to open
+     * rather than guess.)
+     */
+    private static String corruptionEvidence(FileChannel channel, long offset, Path next) throws IOException {
+        long size = channel.size();
+        if (size - offset < LogFormat.HEADER_LENGTH || size > Integer.MAX_VALUE) {
+            return null;
+        }
+        java.nio.MappedByteBuffer map = channel.map(FileChannel.MapMode.READ_ONLY, 0, size);
+        int o = (int) offset;
+        if (map.getInt(o) == 0) {
+            return null; // a zero length: the segment's records end here (pre-allocated or lost page)
+        }
+        int length = map.getInt(o);
+        boolean sane = length >= LogFormat.BODY_FIXED_LENGTH && length <= LogFormat.MAX_BODY_LENGTH
+                && offset + LogFormat.HEADER_LENGTH + length <= size;
+        if (sane) {
+            long end = offset + LogFormat.HEADER_LENGTH + length;
+            if (end < size && validRecordAt(map, end, size)) {
+                return "its length is sane, its checksum fails, and a valid record starts at its end (offset "
+                        + end + ")";
+            }
+        }
+        for (long p = offset + 1; p + LogFormat.HEADER_LENGTH + LogFormat.BODY_FIXED_LENGTH <= size; p++) {
+            if (validRecordAt(map, p, size)) {
+                return "a valid record follows it at offset " + p;
+            }
+        }
+        if (next != null && Files.size(next) >= LogFormat.HEADER_LENGTH) {
+            try (FileChannel c = FileChannel.open(next, StandardOpenOption.READ)) {
+                long nextSize = c.size();
+                if (nextSize <= Integer.MAX_VALUE
+                        && validRecordAt(c.map(FileChannel.MapMode.READ_ONLY, 0, nextSize), 0, nextSize)) {
+                    return "the next segment " + next + " starts with a valid record";
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Whether a whole record with a matching checksum and a known type starts at {@code p}. */
+    private static boolean validRecordAt(ByteBuffer map, long p, long size) {
+        if (p + LogFormat.HEADER_LENGTH + LogFormat.BODY_FIXED_LENGTH > size) {
+            return false;
+        }
+        int length = map.getInt((int) p);
+        if (length < LogFormat.BODY_FIXED_LENGTH || length > LogFormat.MAX_BODY_LENGTH
+                || p + LogFormat.HEADER_LENGTH + length > size) {
+            return false;
+        }
+        int bodyStart = (int) p + LogFormat.HEADER_LENGTH;
+        if (map.get(bodyStart + 24) != LogFormat.TYPE_BATCH) {
+            return false; // cheap filter before the checksum
+        }
+        return LogFormat.crc(map.slice(bodyStart, length)) == map.getInt((int) p + 4);
     }
 
     private static boolean isZero(FileChannel channel, long from, long to) throws IOException {

@@ -349,6 +349,73 @@ final class LayerFile implements AutoCloseable {
         return inodes.length;
     }
 
+    // Index entries by position (for merges and usage accounting; entries sorted by key, LSN).
+
+    long inode(int i) {
+        return inodes[i];
+    }
+
+    long block(int i) {
+        return blocks[i];
+    }
+
+    long lsn(int i) {
+        return lsns[i];
+    }
+
+    long valueOffset(int i) {
+        return offsets[i];
+    }
+
+    int storedLength(int i) {
+        return lengths[i];
+    }
+
+    byte valueKind(int i) {
+        return kinds[i];
+    }
+
+    byte encoding(int i) {
+        return encodings[i];
+    }
+
+    int valueCrc(int i) {
+        return crcs[i];
+    }
+
+    byte kind() {
+        return header.kind();
+    }
+
+    /** Offset just past the values section (where the index starts). */
+    long valuesEnd() {
+        return header.indexOffset();
+    }
+
+    /**
+     * Reads raw bytes of the values section (a merge streams them in order) into
+     * {@code destination}'s remaining space.
+     */
+    void readRaw(ByteBuffer destination, long position) throws IOException {
+        if (position < LayerFormat.HEADER_LENGTH || position + destination.remaining() > header.indexOffset()) {
+            throw corrupt("raw read of " + destination.remaining() + " bytes outside the values", position);
+        }
+        readValue(destination, position);
+    }
+
+    /** Whether the value of entry {@code i}, stored in {@code bytes[from, from + length)}, matches its CRC. */
+    boolean valueMatches(int i, byte[] bytes, int from) {
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, from, lengths[i]);
+        return (int) crc.getValue() == crcs[i];
+    }
+
+    /** The error for entry {@code i}'s value failing its checksum. */
+    IOException valueCorrupt(int i) {
+        return corrupt("checksum mismatch in the value of " + Keys.describe(inodes[i], blocks[i]) + " at LSN "
+                + Lsn.format(lsns[i]), offsets[i]);
+    }
+
     TimelineId timeline() {
         return header.timeline();
     }

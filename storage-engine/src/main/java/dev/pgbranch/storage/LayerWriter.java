@@ -133,7 +133,7 @@ final class LayerWriter {
         }
     }
 
-    private static ByteBuffer encodeBitmaps(TreeMap<Long, RoaringBitmap> bitmaps) {
+    static ByteBuffer encodeBitmaps(TreeMap<Long, RoaringBitmap> bitmaps) {
         int length = 4;
         for (RoaringBitmap b : bitmaps.values()) {
             b.runOptimize();
@@ -151,7 +151,7 @@ final class LayerWriter {
         return section;
     }
 
-    private static void drain(FileChannel out, ByteBuffer buffer) throws IOException {
+    static void drain(FileChannel out, ByteBuffer buffer) throws IOException {
         buffer.flip();
         while (buffer.hasRemaining()) {
             out.write(buffer);
@@ -159,7 +159,7 @@ final class LayerWriter {
         buffer.clear();
     }
 
-    private static void writeFully(FileChannel out, ByteBuffer b, long position) throws IOException {
+    static void writeFully(FileChannel out, ByteBuffer b, long position) throws IOException {
         while (b.hasRemaining()) {
             position += out.write(b, position);
         }

@@ -22,13 +22,16 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.stream.Stream;
 
 /**
  * The {@link PageStore} implementation: timelines of versioned keys over one shared
  * {@link IngestLog}, per-timeline {@link InMemoryLayer}s flushed to {@link LayerFile}s by one
- * background flusher thread, and a {@link Manifest} of live timelines and layers.
+ * background flusher thread, merged (and garbage-collected, {@link LayerMerge}) by one
+ * background compactor thread or by {@link #collectGarbage} on the caller's thread, and a
+ * {@link Manifest} of live timelines, their GC horizons and layers.
  *
  * <pre>
  *  directory/
@@ -40,7 +43,9 @@ import java.util.stream.Stream;
  * </pre>
  *
  * <p>Thread-safety: all public methods are thread-safe. Timeline creation and deletion are
- * serialized; manifest writes are serialized; a read-write lock orders log appends (shared)
+ * serialized, and so is the computation of a GC's retained points with them (same lock);
+ * merges of one timeline are serialized by its compaction lock and never hold its writer lock;
+ * manifest writes are serialized; a read-write lock orders log appends (shared)
  * against the computation of the log trim point (exclusive), so a record is always either in
  * a timeline's in-memory layer or in a trimmed-safe place when the trim point is computed.
  *
@@ -55,6 +60,17 @@ final class LayeredStore implements PageStore {
     private static final System.Logger LOG = System.getLogger(LayeredStore.class.getName());
     /** Frozen layers a timeline may have waiting for the flusher before its writer waits. */
     private static final int MAX_FROZEN = 2;
+    /**
+     * How long a merged-away layer file stays open after it was unlinked: readers that took the
+     * timeline's layers just before the swap finish their reads on it (a read takes
+     * microseconds to milliseconds; on Linux an unlinked open file stays readable).
+     */
+    static final long RETIRED_CLOSE_SECONDS = 60;
+
+    /** Points in a merge where tests inject failures (a crash there: {@link #crash()}). */
+    interface CompactionProbe {
+        void reached(String step) throws IOException;
+    }
 
     private final Path directory;
     private final Path layersDirectory;
@@ -67,6 +83,16 @@ final class LayeredStore implements PageStore {
     private final Object timelinesLock = new Object();
     private final Object manifestLock = new Object();
     private final ExecutorService flusher;
+    /** Background merges of timelines with many layer files (never the flusher: flushes go on). */
+    private final ExecutorService compactor;
+    private final Set<TimelineId> compactionsQueued = ConcurrentHashMap.newKeySet();
+    /** Merged-away layer files: unlinked at once, closed {@link #RETIRED_CLOSE_SECONDS} later. */
+    private final Set<LayerFile> retired = ConcurrentHashMap.newKeySet();
+    private final AtomicLong compactions = new AtomicLong();
+    private final AtomicLong compactionBytes = new AtomicLong();
+    private final AtomicLong versionsDropped = new AtomicLong();
+    /** Test hook called at the steps of a merge ("written", "swapped"); may throw to fail it there. */
+    volatile CompactionProbe probe = step -> { };
     private final ScheduledExecutorService marker;
     private final Map<TimelineId, Future<?>> pendingFlushes = new ConcurrentHashMap<>();
 
@@ -86,6 +112,11 @@ final class LayeredStore implements PageStore {
         this.cache = new PageCache(options.pageCacheBytes());
         this.flusher = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "pgbranch-layer-flusher");
+            t.setDaemon(true);
+            return t;
+        });
+        this.compactor = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "pgbranch-compactor");
             t.setDaemon(true);
             return t;
         });
@@ -222,6 +253,7 @@ final class LayeredStore implements PageStore {
             throw e;
         }
         t.loadFiles(files);
+        t.loadHorizon(entry.gcHorizon());
         timelines.put(entry.id(), t);
         List<Timeline.Mark> marks = new ArrayList<>();
         MarksFile mf = MarksFile.open(marksDirectory.resolve(entry.id() + ".marks"), options.fsync(), marks);
@@ -268,6 +300,13 @@ final class LayeredStore implements PageStore {
                 throw new IllegalArgumentException("LSN " + Lsn.format(ancestorLsn) + " is below the start "
                         + Lsn.format(ancestor.startLsn()) + " of timeline " + ancestorId);
             }
+            // Below the horizon only an existing child's branch point is still intact (GC
+            // retains exactly those, and it computes them under this same lock).
+            if (ancestorLsn < ancestor.gcHorizon() && !isBranchPoint(ancestor, ancestorLsn)) {
+                throw new IllegalArgumentException("LSN " + Lsn.format(ancestorLsn) + " is below the GC horizon "
+                        + Lsn.format(ancestor.gcHorizon()) + " of timeline " + ancestorId
+                        + ": that history was garbage-collected");
+            }
             ancestor.sync();
             TimelineId id = TimelineId.random();
             TimelineImpl t = new TimelineImpl(this, id, ancestor, ancestorLsn, ancestorLsn);
@@ -285,6 +324,24 @@ final class LayeredStore implements PageStore {
             }
             return id;
         }
+    }
+
+    /** Whether a live child of {@code t} branched at {@code lsn}; the caller holds timelinesLock. */
+    private boolean isBranchPoint(TimelineImpl t, long lsn) {
+        for (TimelineImpl other : timelines.values()) {
+            if (other.ancestorTimeline() == t && other.ancestor().orElseThrow().lsn() == lsn) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Branch points of the live children of {@code t}; the caller holds timelinesLock. */
+    private long[] childPoints(TimelineImpl t) {
+        return timelines.values().stream()
+                .filter(c -> c.ancestorTimeline() == t && !c.isDeleted())
+                .mapToLong(c -> c.ancestor().orElseThrow().lsn())
+                .toArray();
     }
 
     private TimelineImpl live(TimelineId id) {
@@ -329,11 +386,18 @@ final class LayeredStore implements PageStore {
         if (pending != null) {
             await(pending);
         }
-        for (LayerFile f : t.layers().files()) {
-            f.close();
-            cache.evictFile(f.id());
-            Files.deleteIfExists(f.path());
+        // A merge of this timeline finishes first (it sees the deletion and keeps nothing).
+        t.compactionLock().lock();
+        try {
+            for (LayerFile f : t.layers().files()) {
+                f.close();
+                cache.evictFile(f.id());
+                Files.deleteIfExists(f.path());
+            }
+        } finally {
+            t.compactionLock().unlock();
         }
+        usageCache.remove(id);
         t.closeMarks();
         Files.deleteIfExists(t.marksFile().path());
         trimLog();
@@ -431,6 +495,7 @@ final class LayeredStore implements PageStore {
             writeManifest();
             trimLog();
             flushFailure = null;
+            scheduleCompaction(t);
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "flushing a layer of timeline " + t.id() + " failed", e);
             flushFailure = e instanceof IOException io ? io : new IOException(e);
@@ -453,7 +518,7 @@ final class LayeredStore implements PageStore {
                         ? t.ancestor().map(Ancestor::lsn).orElse(0L)
                         : l.files().getFirst().maxLsn();
                 entries.add(new Manifest.TimelineEntry(t.id(), t.ancestor().orElse(null), diskConsistent,
-                        List.copyOf(layers)));
+                        t.gcHorizon(), List.copyOf(layers)));
             }
             new Manifest(nextLayerId, List.copyOf(entries)).write(directory, options.fsync());
         }
@@ -486,14 +551,257 @@ final class LayeredStore implements PageStore {
         }
     }
 
-    @Override
-    public GcResult collectGarbage(TimelineId id, long horizonLsn) throws IOException {
-        throw new UnsupportedOperationException("TODO(gc): engine helper");
-    }
+    // ------------------------------------------------------------------ compaction and GC
 
     @Override
+    public GcResult collectGarbage(TimelineId id, long horizonLsn) throws IOException {
+        checkOpen();
+        TimelineImpl t = live(id);
+        if (horizonLsn < 0 || horizonLsn > t.lastLsn()) {
+            throw new IllegalArgumentException("GC horizon " + Lsn.format(horizonLsn) + " is above the last LSN "
+                    + Lsn.format(t.lastLsn()) + " of timeline " + id);
+        }
+        t.compactionLock().lock();
+        try {
+            checkOpen();
+            return compact(t, horizonLsn, true, false);
+        } finally {
+            t.compactionLock().unlock();
+        }
+    }
+
+    /** Queues a background merge of a timeline that has reached the compaction threshold. */
+    private void scheduleCompaction(TimelineImpl t) {
+        if (t.layers().files().size() < options.compactionThreshold() || !compactionsQueued.add(t.id())) {
+            return;
+        }
+        try {
+            compactor.submit(() -> {
+                compactionsQueued.remove(t.id());
+                backgroundCompact(t);
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            compactionsQueued.remove(t.id()); // closing
+        }
+    }
+
+    private void backgroundCompact(TimelineImpl t) {
+        if (closed || t.isDeleted() || t.layers().files().size() < options.compactionThreshold()) {
+            return;
+        }
+        // A collectGarbage call in progress merges every file anyway.
+        if (!t.compactionLock().tryLock()) {
+            return;
+        }
+        try {
+            if (!closed) {
+                compact(t, 0, false, true);
+            }
+        } catch (NoSuchTimelineException e) {
+            // deleted meanwhile
+        } catch (IOException | RuntimeException e) {
+            if (!closed) {
+                LOG.log(System.Logger.Level.ERROR, "background compaction of timeline " + t.id() + " failed", e);
+            }
+        } finally {
+            t.compactionLock().unlock();
+        }
+    }
+
+    /**
+     * Raises the horizon (if {@code raise}) and merges the timeline's layer files (see
+     * {@link LayerMerge}). The caller holds the timeline's compaction lock.
+     *
+     * <p>Steps and crash safety: (1) under the timelines lock (which createBranch and
+     * deleteTimeline hold), raise the horizon, take the children's branch points and write the
+     * manifest, so the horizon is durable before anything is dropped and no branch appears at
+     * an old point unseen; (2) write the merged file (temp, fsync, rename, directory fsync);
+     * (3) swap it for the inputs in the timeline's layers and write the manifest; (4) unlink the
+     * inputs, closing them {@link #RETIRED_CLOSE_SECONDS} later. A crash before (3)'s manifest
+     * leaves the output unlisted (deleted on open), after it the inputs unlisted.
+     */
+    private GcResult compact(TimelineImpl t, long requestedHorizon, boolean raise, boolean tiered) throws IOException {
+        long horizon;
+        long[] points;
+        synchronized (timelinesLock) {
+            checkOpen();
+            if (t.isDeleted() || timelines.get(t.id()) != t) {
+                throw new NoSuchTimelineException(t.id());
+            }
+            long before = t.gcHorizon();
+            horizon = raise ? t.raiseHorizon(requestedHorizon) : before;
+            points = childPoints(t);
+            if (horizon != before) {
+                writeManifest();
+            }
+        }
+        List<LayerFile> all = t.layers().files();
+        long bytesBefore = bytes(all);
+        if (all.isEmpty()) {
+            return new GcResult(t.id(), horizon, 0, 0, 0, 0, 0);
+        }
+        List<LayerFile> inputs = tiered ? tier(all) : all;
+        boolean bottom = t.ancestorTimeline() == null && inputs.getLast() == all.getLast();
+        LayerMerge.Plan plan = LayerMerge.plan(inputs, horizon, points, t::fileSizeAt, bottom);
+        if (plan.dropped() == 0 && inputs.size() < 2) {
+            return new GcResult(t.id(), horizon, all.size(), all.size(), bytesBefore, bytesBefore, 0);
+        }
+        long layerId;
+        synchronized (manifestLock) {
+            layerId = nextLayerId++;
+        }
+        Path path = layersDirectory.resolve(Manifest.layerFileName(t.id(), layerId));
+        long written = LayerMerge.write(plan, path, t.id(), options.fsync());
+        probe.reached("written"); // a test's crash here leaves the output unlisted, as a real one would
+        LayerFile output;
+        try {
+            output = LayerFile.open(layerId, path);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(path);
+            throw e;
+        }
+        if (t.isDeleted()) {
+            output.close();
+            Files.deleteIfExists(path);
+            throw new NoSuchTimelineException(t.id());
+        }
+        t.replaceFiles(inputs, output);
+        try {
+            writeManifest();
+        } catch (IOException | RuntimeException e) {
+            // The durable manifest may still list the inputs: keep their files (the next
+            // manifest write drops them from the list, and the next open deletes them).
+            for (LayerFile f : inputs) {
+                retired.add(f);
+                scheduleClose(f);
+            }
+            throw e;
+        }
+        probe.reached("swapped");
+        for (LayerFile f : inputs) {
+            retire(f);
+        }
+        compactions.incrementAndGet();
+        compactionBytes.addAndGet(written);
+        versionsDropped.addAndGet(plan.dropped());
+        List<LayerFile> after = t.layers().files();
+        LOG.log(System.Logger.Level.DEBUG, "merged {0} layer files of timeline {1} at horizon {2}: {3} -> {4} bytes, "
+                + "{5} versions dropped", inputs.size(), t.id(), Lsn.format(horizon), bytesBefore, written, plan.dropped());
+        return new GcResult(t.id(), horizon, all.size(), after.size(), bytesBefore, bytes(after), plan.dropped());
+    }
+
+    /**
+     * The files a background merge takes (newest first): all of them but the oldest ones that
+     * are each larger than everything newer. Those were merged before; rewriting them on every
+     * round would cost the whole timeline's size per round. The read path stays short: file
+     * sizes then at least double from one kept file to the next older one, so a timeline has
+     * below threshold + log2(size / layer size) files. (collectGarbage always merges them all.)
+     * Merging only the newest files is sound: a version's being the newest at or below a point
+     * does not depend on older files.
+     */
+    static List<LayerFile> tier(List<LayerFile> files) {
+        int end = files.size();
+        long newer = bytes(files) - files.getLast().size();
+        while (end > 2 && files.get(end - 1).size() > newer) {
+            end--;
+            newer -= files.get(end - 1).size();
+        }
+        return files.subList(0, end);
+    }
+
+    private static long bytes(List<LayerFile> files) {
+        long n = 0;
+        for (LayerFile f : files) {
+            n += f.size();
+        }
+        return n;
+    }
+
+    /** Unlinks a merged-away file now and closes it later (readers may still hold it). */
+    private void retire(LayerFile f) throws IOException {
+        retired.add(f);
+        Files.deleteIfExists(f.path());
+        cache.evictFile(f.id());
+        scheduleClose(f);
+    }
+
+    private void scheduleClose(LayerFile f) {
+        try {
+            marker.schedule(() -> closeRetired(f), RETIRED_CLOSE_SECONDS, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            closeRetired(f); // closing
+        }
+    }
+
+    private void closeRetired(LayerFile f) {
+        if (retired.remove(f)) {
+            closeQuietly(f);
+            cache.evictFile(f.id()); // entries a late reader put back
+        }
+    }
+
+    /**
+     * A usage computation's inputs (layer file lists, compared by identity: a timeline's list is
+     * replaced whenever a file is added or merged) and its result.
+     */
+    private record CachedUsage(List<List<LayerFile>> chain, long[] points, long seenByChildren, long ancestors) {
+        boolean matches(List<List<LayerFile>> otherChain, long[] otherPoints) {
+            if (chain.size() != otherChain.size() || !java.util.Arrays.equals(points, otherPoints)) {
+                return false;
+            }
+            for (int i = 0; i < chain.size(); i++) {
+                if (chain.get(i) != otherChain.get(i)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    private final Map<TimelineId, CachedUsage> usageCache = new ConcurrentHashMap<>();
+
+    /**
+     * Usage from the layer indexes (no value read): O(index entries of the timeline and its
+     * ancestors) on a miss, O(1) while neither they nor the children change. Ancestors' versions
+     * are counted once per key along the chain (a nearer ancestor's version shadows a farther
+     * one's); keys the timeline itself overwrote are still counted as shared, since its history
+     * from its branch point on reads them. What a child reads is taken from this timeline's
+     * layer files only (for a branch point above them, the in-memory version may shadow the
+     * file version counted).
+     */
+    @Override
     public TimelineUsage usage(TimelineId id) throws IOException {
-        throw new UnsupportedOperationException("TODO(gc): engine helper");
+        checkOpen();
+        TimelineImpl t = live(id);
+        long[] points;
+        synchronized (timelinesLock) {
+            points = childPoints(t);
+        }
+        java.util.Arrays.sort(points);
+        List<List<LayerFile>> chain = new ArrayList<>();
+        for (TimelineImpl a = t; a != null; a = a.ancestorTimeline()) {
+            chain.add(a.layers().files());
+        }
+        List<LayerFile> own = chain.getFirst();
+        CachedUsage cached = usageCache.get(id);
+        if (cached == null || !cached.matches(chain, points)) {
+            long seen = DiskUsage.seenAt(own, points);
+            long ancestors = 0;
+            org.agrona.collections.LongHashSet shadowed = new org.agrona.collections.LongHashSet();
+            long r = t.ancestor().map(Ancestor::lsn).orElse(0L);
+            int i = 1;
+            for (TimelineImpl a = t.ancestorTimeline(); a != null; a = a.ancestorTimeline(), i++) {
+                ancestors += DiskUsage.visibleAt(chain.get(i), r, shadowed);
+                r = Math.min(r, a.ancestor().map(Ancestor::lsn).orElse(r));
+            }
+            cached = new CachedUsage(List.copyOf(chain), points, seen, ancestors);
+            if (!t.isDeleted()) {
+                usageCache.put(id, cached);
+            }
+        }
+        long ownBytes = bytes(own);
+        return new TimelineUsage(ownBytes, ownBytes - cached.seenByChildren(),
+                cached.seenByChildren() + cached.ancestors(), t.pendingBytes());
     }
 
     @Override
@@ -539,7 +847,7 @@ final class LayeredStore implements PageStore {
             }
         }
         return new StoreStats(timelines.size(), files, bytes, log == null ? 0 : log.bytes(), cache.hits(),
-                cache.misses());
+                cache.misses(), compactions.get(), compactionBytes.get(), versionsDropped.get());
     }
 
     private void checkOpen() throws IOException {
@@ -550,6 +858,7 @@ final class LayeredStore implements PageStore {
 
     @Override
     public void close() throws IOException {
+        stopCompactor();
         synchronized (timelinesLock) {
             if (closed) {
                 return;
@@ -589,8 +898,24 @@ final class LayeredStore implements PageStore {
      * (only what the ingest log, layer files and manifest already hold remains). For tests.
      */
     void crash() {
+        stopCompactor();
         synchronized (timelinesLock) {
             abandon();
+        }
+    }
+
+    /**
+     * Stops background merges before the timelines lock is taken (a merge takes that lock at its
+     * start): a running merge is interrupted and fails, leaving the store as it was.
+     */
+    private void stopCompactor() {
+        compactor.shutdownNow();
+        try {
+            if (!compactor.awaitTermination(60, TimeUnit.SECONDS)) {
+                LOG.log(System.Logger.Level.WARNING, "compactor of {0} did not stop within 60 s", directory);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -599,9 +924,11 @@ final class LayeredStore implements PageStore {
         closed = true;
         marker.shutdownNow();
         flusher.shutdownNow();
+        compactor.shutdownNow();
         try {
             // Nothing of this instance may touch the directory once it is given up.
-            if (!flusher.awaitTermination(60, TimeUnit.SECONDS) || !marker.awaitTermination(10, TimeUnit.SECONDS)) {
+            if (!flusher.awaitTermination(60, TimeUnit.SECONDS) || !marker.awaitTermination(10, TimeUnit.SECONDS)
+                    || !compactor.awaitTermination(60, TimeUnit.SECONDS)) {
                 LOG.log(System.Logger.Level.WARNING, "background threads of {0} did not stop", directory);
             }
         } catch (InterruptedException e) {
@@ -614,6 +941,9 @@ final class LayeredStore implements PageStore {
             if (t.marksFile() != null) {
                 closeQuietly(t.marksFile());
             }
+        }
+        for (LayerFile f : retired) {
+            closeRetired(f);
         }
         timelines.clear();
         if (log != null) {

@@ -25,7 +25,8 @@ import java.util.zip.CRC32C;
  *
  * <p>A record is valid if its length is within bounds, the whole body is present and its CRC32C
  * matches. Recovery keeps the valid prefix of the log and cuts it at the first invalid record
- * (a torn tail after a crash).
+ * (a torn tail after a crash), unless valid records follow a damaged one: that is corruption,
+ * reported, never cut.
  *
  * <p>Thread-safety: stateless.
  */

@@ -17,18 +17,22 @@ import java.util.List;
  *
  * <pre>
  *  file "manifest"
- *    magic "PGBMANIF" u64 | format version u32 (1) | body length u32 | body CRC32C u32 | body
+ *    magic "PGBMANIF" u64 | format version u32 (2; 1 is still read) | body length u32
+ *    | body CRC32C u32 | body
  *  body
  *    next layer id i64 | timeline count u32 | timeline...
  *  timeline
  *    id high i64 | id low i64 | has ancestor u8 | ancestor high i64 | ancestor low i64
- *    | ancestor LSN i64 | disk-consistent LSN i64 | layer count u32 | layer...
+ *    | ancestor LSN i64 | disk-consistent LSN i64 | GC horizon i64 (version 2 only; a
+ *    version 1 timeline has horizon 0) | layer count u32 | layer...
  *  layer (oldest first; file layers/&lt;timeline&gt;-&lt;id, 16 hex&gt;.delta)
  *    id i64 | file size i64
  * </pre>
  *
  * <p>Crash behaviour: written to {@code manifest.tmp}, fsynced, renamed over {@code manifest},
- * directory fsynced: a reader sees the old or the new manifest, never a mix. A manifest that
+ * directory fsynced: a reader sees the old or the new manifest, never a mix. A timeline's GC
+ * horizon is written here before any version below it is dropped, so a crash never leaves a
+ * readable LSN whose versions are gone. A manifest that
  * fails its checks is an error (never silently treated as empty).
  *
  * <p>Thread-safety: immutable value; {@link #write} callers serialize themselves.
@@ -36,10 +40,12 @@ import java.util.List;
 record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
 
     static final long MAGIC = 0x5047424D414E4946L; // "PGBMANIF"
-    static final int VERSION = 1;
+    static final int VERSION = 2;
+    static final int VERSION_WITHOUT_HORIZON = 1;
     static final String FILE = "manifest";
 
-    record TimelineEntry(TimelineId id, Ancestor ancestor, long diskConsistentLsn, List<LayerEntry> layers) {
+    record TimelineEntry(TimelineId id, Ancestor ancestor, long diskConsistentLsn, long gcHorizon,
+                         List<LayerEntry> layers) {
     }
 
     record LayerEntry(long id, long size) {
@@ -56,7 +62,7 @@ record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
     ByteBuffer encode() {
         int length = 8 + 4;
         for (TimelineEntry t : timelines) {
-            length += 8 * 2 + 1 + 8 * 3 + 8 + 4 + t.layers.size() * 16;
+            length += 8 * 2 + 1 + 8 * 3 + 8 + 8 + 4 + t.layers.size() * 16;
         }
         ByteBuffer b = ByteBuffer.allocate(20 + length);
         b.putLong(MAGIC).putInt(VERSION).putInt(length).putInt(0);
@@ -71,6 +77,7 @@ record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
                         .putLong(t.ancestor.lsn());
             }
             b.putLong(t.diskConsistentLsn);
+            b.putLong(t.gcHorizon);
             b.putInt(t.layers.size());
             for (LayerEntry l : t.layers) {
                 b.putLong(l.id).putLong(l.size);
@@ -88,7 +95,8 @@ record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
         if (b.getLong(0) != MAGIC) {
             throw new IOException("manifest " + path + ": bad magic at offset 0");
         }
-        if (b.getInt(8) != VERSION) {
+        int version = b.getInt(8);
+        if (version != VERSION && version != VERSION_WITHOUT_HORIZON) {
             throw new IOException("manifest " + path + ": unsupported format version " + b.getInt(8) + " at offset 8");
         }
         int length = b.getInt(12);
@@ -109,13 +117,14 @@ record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
                 TimelineId ancestorId = new TimelineId(b.getLong(), b.getLong());
                 long ancestorLsn = b.getLong();
                 long diskConsistent = b.getLong();
+                long horizon = version == VERSION_WITHOUT_HORIZON ? 0 : b.getLong();
                 int layers = b.getInt();
                 List<LayerEntry> list = new ArrayList<>();
                 for (int j = 0; j < layers; j++) {
                     list.add(new LayerEntry(b.getLong(), b.getLong()));
                 }
                 timelines.add(new TimelineEntry(id, hasAncestor ? new Ancestor(ancestorId, ancestorLsn) : null,
-                        diskConsistent, List.copyOf(list)));
+                        diskConsistent, horizon, List.copyOf(list)));
             }
             return new Manifest(nextLayerId, List.copyOf(timelines));
         } catch (RuntimeException e) {

@@ -8,8 +8,13 @@ package dev.pgbranch.storage;
  * @param pageCacheBytes capacity of the cache of decoded pages read from layer files
  * @param fsync whether sync() really calls fsync (off only in tests that simulate crashes by
  *     other means, and in benchmarks that say so)
+ * @param compactionThreshold a timeline with this many layer files is merged into one by the
+ *     background compactor (at the current GC horizon), so that reads never walk many files
  */
-public record StoreOptions(long inMemoryLayerBytes, long pageCacheBytes, boolean fsync) {
+public record StoreOptions(long inMemoryLayerBytes, long pageCacheBytes, boolean fsync, int compactionThreshold) {
+
+    /** Layer files per timeline that trigger a background compaction by default. */
+    public static final int DEFAULT_COMPACTION_THRESHOLD = 8;
 
     public StoreOptions {
         if (inMemoryLayerBytes < Namespace.PAGE_SIZE) {
@@ -18,6 +23,14 @@ public record StoreOptions(long inMemoryLayerBytes, long pageCacheBytes, boolean
         if (pageCacheBytes < 0) {
             throw new IllegalArgumentException("negative pageCacheBytes");
         }
+        if (compactionThreshold < 2) {
+            throw new IllegalArgumentException("compactionThreshold must be at least 2: " + compactionThreshold);
+        }
+    }
+
+    /** Options with the default compaction threshold. */
+    public StoreOptions(long inMemoryLayerBytes, long pageCacheBytes, boolean fsync) {
+        this(inMemoryLayerBytes, pageCacheBytes, fsync, DEFAULT_COMPACTION_THRESHOLD);
     }
 
     public static StoreOptions defaults() {
@@ -25,10 +38,14 @@ public record StoreOptions(long inMemoryLayerBytes, long pageCacheBytes, boolean
     }
 
     public StoreOptions withInMemoryLayerBytes(long bytes) {
-        return new StoreOptions(bytes, pageCacheBytes, fsync);
+        return new StoreOptions(bytes, pageCacheBytes, fsync, compactionThreshold);
     }
 
     public StoreOptions withPageCacheBytes(long bytes) {
-        return new StoreOptions(inMemoryLayerBytes, bytes, fsync);
+        return new StoreOptions(inMemoryLayerBytes, bytes, fsync, compactionThreshold);
+    }
+
+    public StoreOptions withCompactionThreshold(int files) {
+        return new StoreOptions(inMemoryLayerBytes, pageCacheBytes, fsync, files);
     }
 }

@@ -8,7 +8,11 @@ package dev.pgbranch.storage;
  * @param ingestLogBytes bytes of ingest log not yet trimmed
  * @param pageCacheHits reads served from the page cache since open
  * @param pageCacheMisses reads that decoded a page from a layer file since open
+ * @param compactions layer merges (background and {@link PageStore#collectGarbage}) since open
+ * @param compactionBytesWritten bytes of layer files written by those merges
+ * @param versionsDropped versions those merges dropped because nothing could read them
  */
 public record StoreStats(int timelines, int layerFiles, long layerBytes, long ingestLogBytes,
-                         long pageCacheHits, long pageCacheMisses) {
+                         long pageCacheHits, long pageCacheMisses, long compactions,
+                         long compactionBytesWritten, long versionsDropped) {
 }

@@ -48,6 +48,8 @@ final class TimelineImpl implements Timeline {
     private final TimelineImpl ancestor;
     private final long ancestorLsn;
     private final ReentrantLock writeLock = new ReentrantLock();
+    /** Serializes merges of this timeline's layer files (background compactor and GC calls). */
+    private final ReentrantLock compactionLock = new ReentrantLock();
     private final Object layersMonitor = new Object();
     private final Object durableMonitor = new Object();
     private final CopyOnWriteArrayList<Mark> marks = new CopyOnWriteArrayList<>();
@@ -57,6 +59,8 @@ final class TimelineImpl implements Timeline {
     private volatile long durableLsn;
     private volatile long diskConsistentLsn;
     private volatile boolean deleted;
+    /** Lowest readable LSN of this timeline's own history; raised only, under the store's timelines lock. */
+    private volatile long gcHorizon;
     private MarksFile marksFile;
     private long lastAutoMarkLsn;
 
@@ -125,7 +129,29 @@ final class TimelineImpl implements Timeline {
 
     @Override
     public long gcHorizon() {
-        return 0; // TODO(gc): engine helper
+        return gcHorizon;
+    }
+
+    ReentrantLock compactionLock() {
+        return compactionLock;
+    }
+
+    /** Sets the horizon read from the manifest (at open, before the timeline is shared). */
+    void loadHorizon(long horizon) {
+        gcHorizon = horizon;
+    }
+
+    /**
+     * Raises the horizon to {@code horizon} capped at the last LSN; a horizon at or below the
+     * start (branch point) or the current one changes nothing. The caller holds the store's
+     * timelines lock and makes the result durable before dropping anything. Returns the horizon.
+     */
+    long raiseHorizon(long horizon) {
+        long h = Math.min(horizon, tail.lsn);
+        if (h > startLsn() && h > gcHorizon) {
+            gcHorizon = h;
+        }
+        return gcHorizon;
     }
 
     @Override
@@ -135,7 +161,36 @@ final class TimelineImpl implements Timeline {
             throw new IllegalArgumentException("LSN " + Lsn.format(lsn) + " is not in timeline " + id
                     + " (last LSN " + Lsn.format(last) + ")");
         }
+        requireReadable(lsn);
         return new View(lsn);
+    }
+
+    /**
+     * Refuses an LSN whose history was given up by GC: below this timeline's horizon, or (below
+     * the branch point, where reads fall through to the ancestor) below an ancestor's.
+     */
+    private void requireReadable(long lsn) {
+        TimelineImpl t = this;
+        while (t != null) {
+            long h = t.gcHorizon;
+            if (lsn < h) {
+                throw new IllegalArgumentException("LSN " + Lsn.format(lsn) + " is below the GC horizon "
+                        + Lsn.format(h) + " of timeline " + t.id + ": that history was garbage-collected");
+            }
+            if (t.ancestor == null || lsn >= t.ancestorLsn) {
+                return;
+            }
+            t = t.ancestor;
+        }
+    }
+
+    /**
+     * The size of a file at {@code lsn}, or -1 if the inode is not a live file there (for the
+     * merge's page rule).
+     */
+    long fileSizeAt(long inode, long lsn) throws IOException {
+        InodeRecord r = inodeAt(inode, lsn);
+        return r == null || r.kind() != InodeKind.FILE ? -1 : r.size();
     }
 
     // ------------------------------------------------------------------ GetPage@LSN
@@ -318,24 +373,44 @@ final class TimelineImpl implements Timeline {
             return lsn;
         }
 
+        // Each read is checked after it ran: a GC that raised the horizon above this view
+        // meanwhile may have dropped what it read (the horizon is raised before anything is
+        // dropped, so a read that still sees a low horizon afterwards read intact history).
+
         @Override
         public Optional<InodeAttributes> attributes(long inode) throws IOException {
-            return attributesAt(inode, lsn);
+            Optional<InodeAttributes> a = attributesAt(inode, lsn);
+            stillReadable();
+            return a;
         }
 
         @Override
         public long lookup(long directory, String name) throws IOException {
-            return lookupAt(directory, name, lsn);
+            long i = lookupAt(directory, name, lsn);
+            stillReadable();
+            return i;
         }
 
         @Override
         public List<DirectoryEntry> list(long directory) throws IOException {
-            return listAt(directory, lsn);
+            List<DirectoryEntry> l = listAt(directory, lsn);
+            stillReadable();
+            return l;
         }
 
         @Override
         public int read(long inode, long offset, ByteBuffer destination) throws IOException {
-            return readAt(inode, offset, destination, lsn);
+            int n = readAt(inode, offset, destination, lsn);
+            stillReadable();
+            return n;
+        }
+
+        private void stillReadable() throws IOException {
+            try {
+                requireReadable(lsn);
+            } catch (IllegalArgumentException e) {
+                throw new IOException("view of " + this + " is no longer readable: " + e.getMessage(), e);
+            }
         }
 
         @Override
@@ -746,6 +821,42 @@ final class TimelineImpl implements Timeline {
         advanceDurable(diskConsistentLsn);
     }
 
+    /**
+     * Replaces merged layer files (a run of consecutive files, newest first) by their merge
+     * result, in their place: files flushed since stay in front, older files not merged stay
+     * behind. Readers holding the old {@link Layers} keep reading the inputs, which the store
+     * closes only later.
+     */
+    void replaceFiles(List<LayerFile> inputs, LayerFile output) {
+        synchronized (layersMonitor) {
+            Layers l = layers;
+            int at = l.files.indexOf(inputs.getFirst());
+            if (at < 0 || at + inputs.size() > l.files.size()
+                    || !l.files.subList(at, at + inputs.size()).equals(inputs)) {
+                throw new IllegalStateException("merged layer files of " + id + " are no longer its files");
+            }
+            List<LayerFile> files = new ArrayList<>(l.files.size());
+            files.addAll(l.files.subList(0, at));
+            files.add(output);
+            files.addAll(l.files.subList(at + inputs.size(), l.files.size()));
+            KeyFilter filter = KeyFilter.EMPTY;
+            for (LayerFile f : files) {
+                filter = filter.with(f);
+            }
+            layers = new Layers(l.open, l.frozen, List.copyOf(files), filter);
+        }
+    }
+
+    /** Bytes of versions still only in memory (and the ingest log). */
+    long pendingBytes() {
+        Layers l = layers;
+        long bytes = l.open.bytes();
+        for (InMemoryLayer f : l.frozen) {
+            bytes += f.bytes();
+        }
+        return bytes;
+    }
+
     /** Adds layer files found in the manifest (oldest first) at open. */
     void loadFiles(List<LayerFile> oldestFirst) {
         synchronized (layersMonitor) {
@@ -860,12 +971,30 @@ final class TimelineImpl implements Timeline {
                 best = m.lsn();
             }
         }
-        return best < 0 ? OptionalLong.empty() : OptionalLong.of(best);
+        // History below the horizon is gone: such a time has no readable LSN any more.
+        return best < 0 || best < gcHorizon ? OptionalLong.empty() : OptionalLong.of(best);
     }
 
+    /**
+     * The recorded marks, oldest first, without those below the GC horizon except the newest
+     * one at or below it (which still says when readable history begins).
+     */
     @Override
     public List<Mark> marks() {
-        return List.copyOf(marks);
+        long h = gcHorizon;
+        long newestBelow = Long.MIN_VALUE;
+        for (Mark m : marks) {
+            if (m.lsn() <= h) {
+                newestBelow = Math.max(newestBelow, m.lsn());
+            }
+        }
+        List<Mark> result = new ArrayList<>(marks.size());
+        for (Mark m : marks) {
+            if (m.lsn() >= h || m.lsn() == newestBelow) {
+                result.add(m);
+            }
+        }
+        return List.copyOf(result);
     }
 
     @Override

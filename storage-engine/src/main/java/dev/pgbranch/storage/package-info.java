@@ -31,11 +31,23 @@
  *       LSNs still read them.</li>
  *   <li><b>Marks</b> ({@code MarksFile}): (LSN, time, WAL position) per timeline, recorded on
  *       creation, by {@code mark()} and automatically at most once a second as syncs advance.</li>
+ *   <li><b>Compaction and GC</b> ({@code LayerMerge}, {@code MergeWriter}): one operation that
+ *       merges a timeline's layer files into one, copying kept values' stored bytes as they are
+ *       and dropping every version no reader can reach: readable points are every LSN at or
+ *       above the timeline's GC horizon plus its live children's branch points; a page version
+ *       kept only for such a point is dropped too when its file is gone or shorter there (what
+ *       frees dropped tables and truncated pages). The horizon is per timeline, monotonic and
+ *       in the manifest before anything is dropped; {@code at()} and {@code createBranch}
+ *       refuse LSNs below it. A background compactor thread merges a timeline once it has
+ *       {@code compactionThreshold} files (leaving large, already merged old files alone);
+ *       {@code collectGarbage} raises the horizon and merges everything. Merged-away files are
+ *       unlinked at once and closed a minute later, for readers still holding them.</li>
+ *   <li><b>Disk usage</b> ({@code DiskUsage}): per timeline, from the layer indexes: own,
+ *       exclusive (no child's branch point sees it) and shared bytes.</li>
  *   <li><b>Recovery</b>: manifest, verified layer files (temporary and unlisted ones deleted),
- *       then the log's valid prefix replayed above each timeline's disk-consistent LSN.</li>
+ *       then the log's valid prefix replayed above each timeline's disk-consistent LSN. A
+ *       damaged log record with valid records behind it fails the open (naming segment and
+ *       offset) instead of being cut as a torn tail.</li>
  * </ul>
- *
- * <p>Not done yet: compaction into image layers, and garbage collection of page versions no
- * branch or retention window can reach (deleting a timeline does delete its own files).
  */
 package dev.pgbranch.storage;

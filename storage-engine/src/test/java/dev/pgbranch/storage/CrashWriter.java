@@ -6,7 +6,9 @@ import java.nio.file.Path;
 /**
  * Run in a forked JVM by {@link CrashRecoveryTest}: writes pages into two timelines from two
  * threads, syncing every few writes and printing {@code synced <timeline> <n>} once pages
- * 0..n of that timeline are durable, until it is killed.
+ * 0..n of that timeline are durable, until it is killed. With a second argument {@code gc}
+ * ({@link CompactionCrashTest}), a third thread keeps garbage-collecting both timelines and
+ * background merges run every 3 layer files, so that the kill lands in merges too.
  */
 public final class CrashWriter {
 
@@ -23,7 +25,9 @@ public final class CrashWriter {
     }
 
     public static void main(String[] args) throws Exception {
-        PageStore store = PageStore.open(Path.of(args[0]), new StoreOptions(256 * 1024, 1 << 20, true));
+        boolean gc = args.length > 1 && args[1].equals("gc");
+        PageStore store = PageStore.open(Path.of(args[0]),
+                new StoreOptions(256 * 1024, 1 << 20, true, gc ? 3 : StoreOptions.DEFAULT_COMPACTION_THRESHOLD));
         TimelineId root = store.createRootTimeline(0, 0);
         Timeline parent = store.timeline(root);
         long parentFile = parent.create(Namespace.ROOT_INODE, "f", InodeKind.FILE, 0600, 0, 0);
@@ -55,6 +59,26 @@ public final class CrashWriter {
                 }
             });
             threads[k].start();
+        }
+        if (gc) {
+            Thread collector = new Thread(() -> {
+                try {
+                    while (true) {
+                        for (Timeline t : new Timeline[] {parent, child}) {
+                            GcResult r = store.collectGarbage(t.id(), Math.max(t.gcHorizon(), t.lastLsn() - 20));
+                            if (r.versionsDropped() > 0) {
+                                synchronized (System.out) {
+                                    System.out.println("collected " + r.versionsDropped());
+                                    System.out.flush();
+                                }
+                            }
+                        }
+                    }
+                } catch (Exception e) {
+                    e.printStackTrace();
+                }
+            });
+            collector.start();
         }
         for (Thread t : threads) {
             t.join();

@@ -3,6 +3,7 @@ package dev.pgbranch.proxy;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -50,9 +51,9 @@ final class BranchComputes {
         this.metrics = metrics;
     }
 
-    /** Asks the directory, off the event loop, whether {@code branch} exists. */
-    CompletableFuture<Boolean> exists(String branch) {
-        return CompletableFuture.supplyAsync(() -> directory.exists(branch), blocking);
+    /** Asks the directory, off the event loop, which compute {@code name} reaches ({@link ComputeDirectory#resolve}). */
+    CompletableFuture<Optional<String>> resolve(String name) {
+        return CompletableFuture.supplyAsync(() -> directory.resolve(name), blocking);
     }
 
     /** A client connection now belongs to {@code branch}: no idle suspend until it is released. */

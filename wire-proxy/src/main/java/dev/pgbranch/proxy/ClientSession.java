@@ -35,7 +35,7 @@ import javax.net.ssl.SSLSession;
  *   AWAIT_STARTUP --SSLRequest--&gt; 'S', TLS handshake --&gt; AWAIT_STARTUP (encrypted)
  *   AWAIT_STARTUP --GSSENCRequest--&gt; 'N' --&gt; AWAIT_STARTUP
  *   AWAIT_STARTUP --CancelRequest--&gt; forward to the compute with its real key, close (no answer)
- *   AWAIT_STARTUP --StartupMessage--&gt; ROUTING: route, exists?, wake (deadline), connect (retries)
+ *   AWAIT_STARTUP --StartupMessage--&gt; ROUTING: route, resolve (exists?), wake (deadline), connect (retries)
  *   ROUTING --compute connected--&gt; startup forwarded; client spliced; compute relayed by
  *                                   {@link ComputeStartupHandler} until ReadyForQuery
  *   any failure --&gt; FATAL ErrorResponse with a SQLSTATE, close
@@ -173,27 +173,32 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         String target = route.branch();
         EventLoop loop = ctx.channel().eventLoop();
-        services.computes().exists(target).whenComplete((exists, failure) -> loop.execute(() -> {
+        services.computes().resolve(target).whenComplete((key, failure) -> loop.execute(() -> {
             if (done || !ctx.channel().isActive()) {
                 return;
             }
-            if (failure != null) {
-                LOG.log(Level.WARNING, "looking up branch " + target + " failed", failure);
-                fail(SqlStates.CONNECTION_FAILURE, "could not look up branch \"" + target + "\": " + reason(failure));
-            } else if (!exists) {
+            Throwable cause = unwrap(failure);
+            if (cause instanceof ComputeStartException refused) {
+                // The directory's verdict on the name (a bad point in time, say): the client's mistake.
+                fail(refused.sqlState(), refused.getMessage());
+            } else if (cause != null) {
+                LOG.log(Level.WARNING, "looking up branch " + target + " failed", cause);
+                fail(SqlStates.CONNECTION_FAILURE, "could not look up branch \"" + target + "\": " + reason(cause));
+            } else if (key.isEmpty()) {
                 fail(SqlStates.INVALID_CATALOG_NAME, "branch \"" + target + "\" does not exist");
             } else {
-                wake(route);
+                wake(route, key.get());
             }
         }));
     }
 
-    private void wake(StartupRouter.Route route) {
-        branch = route.branch();
-        ProxyMetrics.Branch m = services.metrics().branch(branch);
+    /** @param key the name the directory resolved the client's branch to: the compute's identity */
+    private void wake(StartupRouter.Route route, String key) {
+        branch = key;
+        ProxyMetrics.Branch m = services.metrics().branch(key);
         m.connections.increment();
         m.active.incrementAndGet();
-        services.computes().acquire(branch);
+        services.computes().acquire(key);
         if (route.negotiation() != null) {
             ctx.write(route.negotiation(), ctx.voidPromise());
         }
@@ -202,25 +207,31 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 + route.branch() + "\" did not start within " + services.config().wakeDeadline().toMillis()
                 + " ms; try again"), deadline, TimeUnit.NANOSECONDS);
         EventLoop loop = ctx.channel().eventLoop();
-        services.computes().wake(route.branch()).whenComplete((address, failure) -> loop.execute(() -> {
+        services.computes().wake(key).whenComplete((address, failure) -> loop.execute(() -> {
             if (done || !ctx.channel().isActive()) {
                 return;
             }
             wakeTimer.cancel(false);
             if (failure != null) {
-                Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-                LOG.log(Level.WARNING, "compute of branch {0} failed to start: {1}", route.branch(), cause.getMessage());
-                fail(SqlStates.CONNECTION_FAILURE, "could not start the compute of branch \"" + route.branch() + "\": "
-                        + reason(cause));
+                Throwable cause = unwrap(failure);
+                if (cause instanceof ComputeStartException refused && refused.specific()) {
+                    // A refusal the directory chose (a limit, say), not a failure of the compute.
+                    LOG.log(Level.INFO, "compute of branch {0} refused: {1}", key, cause.getMessage());
+                    fail(refused.sqlState(), refused.getMessage());
+                } else {
+                    LOG.log(Level.WARNING, "compute of branch {0} failed to start: {1}", key, cause.getMessage());
+                    fail(SqlStates.CONNECTION_FAILURE, "could not start the compute of branch \"" + route.branch()
+                            + "\": " + reason(cause));
+                }
             } else {
-                connect(route, address, 1);
+                connect(route, key, address, 1);
             }
         }));
     }
 
-    private void connect(StartupRouter.Route route, InetSocketAddress address, int attempt) {
+    private void connect(StartupRouter.Route route, String key, InetSocketAddress address, int attempt) {
         Channel client = ctx.channel();
-        ProxyMetrics.Branch m = services.metrics().branch(route.branch());
+        ProxyMetrics.Branch m = services.metrics().branch(key);
         Bootstrap bootstrap = new Bootstrap()
                 .group(client.eventLoop())
                 .channel(services.transport().socketChannel())
@@ -230,7 +241,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline().addLast("encoder", PgMessageEncoder.INSTANCE);
-                        ch.pipeline().addLast("startup", new ComputeStartupHandler(client, address, route.branch(),
+                        ch.pipeline().addLast("startup", new ComputeStartupHandler(client, address, key,
                                 services.cancels(), m));
                     }
                 });
@@ -241,12 +252,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 boolean retryable = cause instanceof ConnectException || cause instanceof ConnectTimeoutException;
                 if (retryable && attempt < services.config().connectAttempts() && client.isActive() && !done) {
                     long backoffMs = 50L << Math.min(attempt - 1, 5);
-                    client.eventLoop().schedule(() -> connect(route, address, attempt + 1), backoffMs, TimeUnit.MILLISECONDS);
+                    client.eventLoop().schedule(() -> connect(route, key, address, attempt + 1), backoffMs, TimeUnit.MILLISECONDS);
                     return;
                 }
-                services.computes().unreachable(route.branch());
+                services.computes().unreachable(key);
                 LOG.log(Level.WARNING, "could not connect to the compute of branch {0} at {1} after {2} attempts: {3}",
-                        route.branch(), address, attempt, cause.getMessage());
+                        key, address, attempt, cause.getMessage());
                 fail(SqlStates.CONNECTION_FAILURE, "could not connect to the compute of branch \"" + route.branch()
                         + "\": " + reason(cause));
                 return;
@@ -336,6 +347,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (wakeTimer != null) {
             wakeTimer.cancel(false);
         }
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     }
 
     private static String reason(Throwable t) {

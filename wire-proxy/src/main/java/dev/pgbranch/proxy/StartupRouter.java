@@ -15,7 +15,9 @@ import java.util.Map;
  *   <li>a {@code branch=NAME} token in the {@code options} parameter (libpq {@code options=branch=dev/alex};
  *       {@code --branch=NAME} and {@code -c branch=NAME} are accepted too). The token is removed before
  *       forwarding because Postgres would reject it as an unknown switch;</li>
- *   <li>{@code database=NAME@BRANCH} (split at the last {@code @}); the compute sees {@code NAME};</li>
+ *   <li>{@code database=NAME@BRANCH} (split at the first {@code @}, because the branch part may carry
+ *       a point in time of its own: {@code postgres@dev/alex@2026-11-20T10:00:00Z}); the compute sees
+ *       {@code NAME}, so a database whose name contains {@code @} is reached with {@code options} instead;</li>
  *   <li>the first label of the TLS SNI host name ({@code feature.db.example.com} -&gt; {@code feature}).
  *       Host names cannot carry {@code /}, so nested branch names need one of the other ways.
  *       It comes last because clients put plain host names there ({@code localhost}) that name no branch.</li>
@@ -91,7 +93,7 @@ final class StartupRouter {
             branch = optionsBranch;
         } else {
             String database = params.get("database");
-            int at = database == null ? -1 : database.lastIndexOf('@');
+            int at = database == null ? -1 : database.indexOf('@');
             if (at >= 0) {
                 branch = database.substring(at + 1);
                 String name = database.substring(0, at);

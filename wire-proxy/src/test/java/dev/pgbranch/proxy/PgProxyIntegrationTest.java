@@ -50,7 +50,7 @@ class PgProxyIntegrationTest {
     @BeforeAll
     void start() throws Exception {
         pg = new PostgresBranches();
-        for (String b : List.of("main", "dev/alex", "feature", "sleepy", "burst", "idle", "slow", "verify")) {
+        for (String b : List.of("main", "dev/alex", "feature", "sleepy", "burst", "idle", "slow", "verify", "shared")) {
             pg.create(b);
         }
         pg.createBroken("broken");
@@ -458,6 +458,72 @@ class PgProxyIntegrationTest {
             assertEquals(2, idle.starts.get());
             assertTrue(quick.metrics().contains("pgbranch_proxy_suspends_total{branch=\"idle\"} 1"), quick.metrics());
             assertTrue(quick.metrics().contains("pgbranch_proxy_wakes_total{branch=\"idle\"} 2"), quick.metrics());
+        }
+    }
+
+    /**
+     * A directory that resolves several spellings to one compute (as points in time resolve to one
+     * LSN) and refuses names with SQLSTATEs of its own: the proxy keys the compute by the resolved
+     * name and passes the SQLSTATEs through.
+     */
+    @Test
+    void namesResolvedAlikeShareOneComputeAndTheDirectorysRefusalsKeepTheirSqlState() throws Exception {
+        PostgresBranches.Compute shared = pg.compute("shared");
+        ComputeDirectory points = new ComputeDirectory() {
+            @Override
+            public boolean exists(String branch) {
+                return pg.exists(branch);
+            }
+
+            @Override
+            public java.util.Optional<String> resolve(String name) {
+                if (!name.startsWith("shared@")) {
+                    return pg.resolve(name);
+                }
+                String point = name.substring("shared@".length());
+                if (!point.matches("[0-9]+")) {
+                    throw new ComputeStartException("22007", "cannot read \"" + point + "\" as a point", null);
+                }
+                return java.util.Optional.of(point.equals("99") ? "over-the-cap" : "shared");
+            }
+
+            @Override
+            public java.util.concurrent.CompletableFuture<java.net.InetSocketAddress> wake(String key) {
+                if (key.equals("over-the-cap")) {
+                    return java.util.concurrent.CompletableFuture.failedFuture(
+                            new ComputeStartException("53300", "4 time-travel computes are running, the most allowed", null));
+                }
+                return pg.wake(key);
+            }
+
+            @Override
+            public void suspend(String key) {
+                pg.suspend(key);
+            }
+        };
+        try (PgProxy p = new PgProxy(ProxyConfig.defaults(0).withIdleTimeout(Duration.ofMillis(800)), points).start()) {
+            try (Connection a = jdbc(p.routingPort(), "postgres", "options", "branch=shared@1");
+                 Connection b = jdbc(p.routingPort(), "postgres@shared@2")) {
+                assertEquals(shared.port, serverPort(a));
+                assertEquals(shared.port, serverPort(b));
+                assertEquals(1, shared.starts.get());
+                PSQLException bad = assertThrows(PSQLException.class,
+                        () -> jdbc(p.routingPort(), "postgres", "options", "branch=shared@soon").close());
+                assertEquals("22007", bad.getSQLState());
+                assertTrue(bad.getMessage().contains("cannot read \"soon\" as a point"), bad.getMessage());
+                PSQLException full = assertThrows(PSQLException.class,
+                        () -> jdbc(p.routingPort(), "postgres", "options", "branch=shared@99").close());
+                assertEquals("53300", full.getSQLState());
+                assertTrue(full.getMessage().contains("4 time-travel computes are running"), full.getMessage());
+                PSQLException unknown = assertThrows(PSQLException.class,
+                        () -> jdbc(p.routingPort(), "postgres", "options", "branch=nobody@1").close());
+                assertEquals("3D000", unknown.getSQLState());
+                Thread.sleep(1500);
+                assertEquals(0, shared.suspends.get(), "open connections keep the shared compute up");
+                assertEquals(1, scalar(a, "select 1"));
+            }
+            await("shared compute suspended once", Duration.ofSeconds(15), () -> shared.suspends.get() == 1 && !shared.running);
+            assertTrue(p.metrics().contains("pgbranch_proxy_connections_total{branch=\"shared\"} 2"), p.metrics());
         }
     }
 

@@ -32,6 +32,23 @@ class StartupRouterTest {
     }
 
     @Test
+    void databaseIsSplitAtTheFirstAtSignSoTheBranchKeepsItsPointInTime() throws Exception {
+        var r = StartupRouter.route(startup(0, "user", "u", "database", "postgres@dev/alex@2026-11-20T10:00:00Z"), null, null);
+        assertEquals("dev/alex@2026-11-20T10:00:00Z", r.branch());
+        assertEquals("postgres", r.forwarded().parameters().get("database"));
+        var lsn = StartupRouter.route(startup(0, "user", "u", "database", "@dev/alex@0/16B3748"), null, null);
+        assertEquals("dev/alex@0/16B3748", lsn.branch());
+        assertEquals("u", lsn.forwarded().parameters().get("database"));
+    }
+
+    @Test
+    void pointInTimeInOptionsIsPartOfTheBranchToken() throws Exception {
+        var r = StartupRouter.route(startup(0, "user", "u", "options", "branch=dev/alex@0/16B3748"), null, null);
+        assertEquals("dev/alex@0/16B3748", r.branch());
+        assertFalse(r.forwarded().parameters().containsKey("options"));
+    }
+
+    @Test
     void dashCBranchFormIsAccepted() throws Exception {
         var r = StartupRouter.route(startup(0, "user", "u", "options", "-c branch=feature"), null, null);
         assertEquals("feature", r.branch());

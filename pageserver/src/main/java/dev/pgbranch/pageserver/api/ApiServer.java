@@ -12,6 +12,9 @@ import dev.pgbranch.pageserver.branch.BranchInfo;
 import dev.pgbranch.pageserver.branch.BranchService;
 import dev.pgbranch.pageserver.branch.ConnectionInfo;
 import dev.pgbranch.pageserver.branch.ErrorCode;
+import dev.pgbranch.pageserver.branch.GarbageCollector;
+import dev.pgbranch.pageserver.branch.ProjectInfo;
+import dev.pgbranch.pageserver.branch.Retention;
 import dev.pgbranch.storage.StoreStats;
 
 import java.io.ByteArrayOutputStream;
@@ -32,13 +35,16 @@ import java.util.function.Supplier;
  * The management API: HTTP/JSON on 127.0.0.1, every route behind the bearer token.
  *
  * <pre>
+ * GET    /v1/projects/{p}                               project: retention window, disk usage
+ * PATCH  /v1/projects/{p}                               {"retention": "7d"} (7d, 12h, 30m, 90s, 0s, PT8H)
+ * POST   /v1/projects/{p}/gc                            garbage collection now; per-timeline results
  * GET    /v1/projects/{p}/branches                      list
  * POST   /v1/projects/{p}/branches                      create   {"name","parent","at"?,"expiresAt"?}
  * GET    /v1/projects/{p}/branches/{b}                  show
  * PATCH  /v1/projects/{p}/branches/{b}                  {"protected": true|false} and/or {"expiresAt": time|null}
  * DELETE /v1/projects/{p}/branches/{b}                  delete
  * POST   /v1/projects/{p}/branches/{b}/reset            reset from parent
- * POST   /v1/projects/{p}/branches/{b}/restore          restore  {"at"}
+ * POST   /v1/projects/{p}/branches/{b}/restore          restore  {"at", "backup"?: true|false}
  * GET    /v1/projects/{p}/branches/{b}/connection       connection strings (branch port, routing port)
  * POST   /v1/projects/{p}/branches/{b}/compute/start    start the compute
  * POST   /v1/projects/{p}/branches/{b}/compute/stop     stop the compute
@@ -67,6 +73,7 @@ public final class ApiServer implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService executor;
     private volatile SchemaRoutes schemaRoutes;
+    private volatile GarbageCollector garbageCollector;
 
     /**
      * Binds 127.0.0.1:{@code port} (0 = any free port); {@link #start} begins serving.
@@ -93,6 +100,12 @@ public final class ApiServer implements AutoCloseable {
     /** Serves schema-diff and promote through {@code routes} (before {@link #start}). */
     public void schemaRoutes(SchemaRoutes routes) {
         this.schemaRoutes = routes;
+    }
+
+    /** Serves {@code POST /v1/projects/{p}/gc} and its metrics through {@code collector} (before {@link #start}). */
+    public void garbageCollector(GarbageCollector collector) {
+        this.garbageCollector = collector;
+        metrics.garbageCollector(collector);
     }
 
     public void start() {
@@ -172,11 +185,36 @@ public final class ApiServer implements AutoCloseable {
                 return method.equals("GET") ? new Response(200, metrics.render().getBytes(StandardCharsets.UTF_8),
                         "text/plain; version=0.0.4; charset=utf-8") : methodNotAllowed(exchange, "GET");
             }
-            if (path.size() < 4 || !path.get(0).equals("v1") || !path.get(1).equals("projects")
-                    || !path.get(3).equals("branches")) {
+            if (path.size() < 3 || !path.get(0).equals("v1") || !path.get(1).equals("projects")) {
                 return notFoundRoute(exchange);
             }
             String project = path.get(2);
+            if (path.size() == 3) {
+                return switch (method) {
+                    case "GET" -> ok(projectJson(branches.projectInfo(project)));
+                    case "PATCH" -> {
+                        JsonNode body = body(exchange);
+                        if (!body.has("retention")) {
+                            throw new BranchException(ErrorCode.BAD_REQUEST, "PATCH needs {\"retention\": \"7d\"}");
+                        }
+                        yield ok(projectJson(branches.setRetention(project, text(body, "retention", true))));
+                    }
+                    default -> methodNotAllowed(exchange, "GET, PATCH");
+                };
+            }
+            if (path.size() == 4 && path.get(3).equals("gc")) {
+                GarbageCollector collector = garbageCollector;
+                if (!method.equals("POST")) {
+                    return methodNotAllowed(exchange, "POST");
+                }
+                if (collector == null) {
+                    return notFoundRoute(exchange);
+                }
+                return ok(gcJson(collector.collect(project)));
+            }
+            if (!path.get(3).equals("branches")) {
+                return notFoundRoute(exchange);
+            }
             if (path.size() == 4) {
                 return switch (method) {
                     case "GET" -> ok(listJson(branches.list(project)));
@@ -227,9 +265,18 @@ public final class ApiServer implements AutoCloseable {
             return switch (joined) {
                 case "reset" -> method.equals("POST") ? ok(branchJson(branches.reset(project, branch)))
                         : methodNotAllowed(exchange, "POST");
-                case "restore" -> method.equals("POST")
-                        ? ok(branchJson(branches.restore(project, branch, text(body(exchange), "at", true))))
-                        : methodNotAllowed(exchange, "POST");
+                case "restore" -> {
+                    if (!method.equals("POST")) {
+                        yield methodNotAllowed(exchange, "POST");
+                    }
+                    JsonNode body = body(exchange);
+                    JsonNode backup = body.get("backup");
+                    if (backup != null && !backup.isBoolean()) {
+                        throw new BranchException(ErrorCode.BAD_REQUEST, "field 'backup' must be true or false");
+                    }
+                    yield ok(branchJson(branches.restore(project, branch, text(body, "at", true),
+                            backup == null || backup.booleanValue())));
+                }
                 case "connection" -> method.equals("GET") ? ok(connectionJson(branches.connection(project, branch)))
                         : methodNotAllowed(exchange, "GET");
                 case "compute/start" -> method.equals("POST") ? ok(branchJson(branches.startCompute(project, branch)))
@@ -339,6 +386,52 @@ public final class ApiServer implements AutoCloseable {
         node.put("expiresAt", b.expiresAt() == null ? null : b.expiresAt().toString());
         if (b.computePid() != 0) {
             node.put("computePid", b.computePid());
+        }
+        if (b.restorableFrom() == null) {
+            node.putNull("restorableFrom");
+        } else {
+            ObjectNode from = node.putObject("restorableFrom");
+            from.put("lsn", b.restorableFrom().lsn());
+            from.put("time", b.restorableFrom().time() == null ? null : b.restorableFrom().time().toString());
+        }
+        BranchInfo.Usage usage = b.usage();
+        node.put("exclusiveBytes", usage == null ? null : usage.exclusiveBytes());
+        node.put("sharedBytes", usage == null ? null : usage.sharedBytes());
+        node.put("pendingBytes", usage == null ? null : usage.pendingBytes());
+        return node;
+    }
+
+    static ObjectNode projectJson(ProjectInfo p) {
+        ObjectNode node = JSON.createObjectNode();
+        node.put("name", p.name());
+        node.put("createdAt", p.createdAt().toString());
+        node.put("retention", Retention.format(p.retention()));
+        node.put("branches", p.branches());
+        node.put("layerBytes", p.usageKnown() ? p.layerBytes() : null);
+        node.put("pendingBytes", p.usageKnown() ? p.pendingBytes() : null);
+        node.put("retiredTimelines", p.retiredTimelines());
+        return node;
+    }
+
+    static ObjectNode gcJson(GarbageCollector.Report report) {
+        ObjectNode node = JSON.createObjectNode();
+        node.put("startedAt", report.startedAt().toString());
+        node.put("durationMs", report.duration().toMillis());
+        node.put("bytesFreed", report.bytesFreed());
+        var array = node.putArray("timelines");
+        for (GarbageCollector.Entry e : report.entries()) {
+            ObjectNode t = array.addObject();
+            t.put("branch", e.branch());
+            t.put("timeline", e.timeline().toString());
+            t.put("retired", e.retired());
+            t.put("horizonLsn", e.horizonLsn());
+            t.put("windowApplied", e.windowApplied());
+            t.put("layerFilesBefore", e.layerFilesBefore());
+            t.put("layerFilesAfter", e.layerFilesAfter());
+            t.put("bytesBefore", e.bytesBefore());
+            t.put("bytesAfter", e.bytesAfter());
+            t.put("versionsDropped", e.versionsDropped());
+            t.put("error", e.error());
         }
         return node;
     }

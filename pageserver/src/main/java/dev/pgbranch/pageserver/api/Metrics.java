@@ -1,6 +1,7 @@
 package dev.pgbranch.pageserver.api;
 
 import dev.pgbranch.pageserver.branch.BranchService;
+import dev.pgbranch.pageserver.branch.GarbageCollector;
 import dev.pgbranch.storage.StoreStats;
 
 import java.util.Map;
@@ -11,7 +12,7 @@ import java.util.function.Supplier;
 
 /**
  * The {@code /metrics} page in the Prometheus text format (version 0.0.4): branches, running
- * computes, storage engine counters, API requests by status, and the wire proxy's own series
+ * computes, storage engine counters, garbage collection, API requests by status, and the wire proxy's own series
  * (connections, wakes and their latency, bytes and errors per branch).
  *
  * <p>Thread-safe: request counters are {@link LongAdder}s; the rest is read when rendered.
@@ -22,12 +23,18 @@ final class Metrics {
     private final Supplier<StoreStats> storeStats;
     private final Supplier<String> proxyMetrics;
     private final Map<Integer, LongAdder> requests = new ConcurrentHashMap<>();
+    private volatile GarbageCollector gc;
 
     /** @param proxyMetrics complete series in the text format, appended as they are */
     Metrics(BranchService branches, Supplier<StoreStats> storeStats, Supplier<String> proxyMetrics) {
         this.branches = branches;
         this.storeStats = storeStats;
         this.proxyMetrics = proxyMetrics;
+    }
+
+    /** Adds the garbage collector's series from now on. */
+    void garbageCollector(GarbageCollector collector) {
+        this.gc = collector;
     }
 
     void countRequest(int status) {
@@ -45,6 +52,23 @@ final class Metrics {
         gauge(out, "pgbranch_store_ingest_log_bytes", "Bytes of ingest log not yet trimmed.", stats.ingestLogBytes());
         counter(out, "pgbranch_store_page_cache_hits_total", "Page reads served from the page cache.", stats.pageCacheHits());
         counter(out, "pgbranch_store_page_cache_misses_total", "Page reads decoded from layer files.", stats.pageCacheMisses());
+        counter(out, "pgbranch_store_compactions_total", "Layer merges (background and garbage collection).",
+                stats.compactions());
+        counter(out, "pgbranch_store_compaction_written_bytes_total", "Bytes of layer files written by merges.",
+                stats.compactionBytesWritten());
+        counter(out, "pgbranch_store_versions_dropped_total", "Page versions merges dropped because nothing could read them.",
+                stats.versionsDropped());
+        GarbageCollector collector = gc;
+        if (collector != null) {
+            counter(out, "pgbranch_gc_runs_total", "Garbage collection rounds (scheduled and requested).", collector.runs());
+            counter(out, "pgbranch_gc_bytes_freed_total", "Layer bytes freed by garbage collection.", collector.bytesFreed());
+            counter(out, "pgbranch_gc_failures_total", "Timelines whose garbage collection failed.", collector.failures());
+            out.append("# HELP pgbranch_gc_last_duration_seconds Duration of the last garbage collection round.\n");
+            out.append("# TYPE pgbranch_gc_last_duration_seconds gauge\n");
+            out.append("pgbranch_gc_last_duration_seconds ")
+                    .append(String.format(java.util.Locale.ROOT, "%.3f", collector.lastDuration().toNanos() / 1e9))
+                    .append('\n');
+        }
         out.append("# HELP pgbranch_api_requests_total Management API requests by HTTP status.\n");
         out.append("# TYPE pgbranch_api_requests_total counter\n");
         new TreeMap<>(requests).forEach((status, count) ->

@@ -13,6 +13,7 @@ import dev.pgbranch.storage.Lsn;
 import dev.pgbranch.storage.PageStore;
 import dev.pgbranch.storage.Timeline;
 import dev.pgbranch.storage.TimelineId;
+import dev.pgbranch.storage.TimelineUsage;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -32,14 +33,20 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntPredicate;
 
 /**
  * The branch lifecycle of every project: create (at the parent's head or at a point in time),
- * reset from the parent, restore to a point, delete, protect, compute start/stop, connection
- * strings; and the creation of a project (root timeline, {@code initdb}, {@code production}
- * and {@code development}).
+ * reset from the parent, restore to a point (keeping the previous state as a backup branch
+ * {@code <name>_old_<timestamp>} unless told not to), delete, protect, compute start/stop,
+ * connection strings; the creation of a project (root timeline, {@code initdb}, {@code
+ * production} and {@code development}); its retention window and disk usage.
+ *
+ * <p>Points in time are checked against what is still restorable: a point older than the
+ * project's retention window, or below the timeline's GC horizon ({@link GarbageCollector}),
+ * is refused with the oldest restorable time and LSN, which {@link #show} also reports.
  *
  * <p>Thread-safety: safe for concurrent use. Operations on one branch are serialized by a lock
  * per branch; an operation that also reads the parent (create, reset) locks the branch before
@@ -81,6 +88,8 @@ public final class BranchService {
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
     /** Expired branches already reported as kept (protected...), so the log says it once. */
     private final Set<String> expiryWarnings = ConcurrentHashMap.newKeySet();
+    /** Whether an unavailable disk usage was logged already (it would be for every branch of every list). */
+    private final AtomicBoolean usageWarned = new AtomicBoolean();
 
     /**
      * @param portAvailable whether a port may be given to a new branch right now (nothing else
@@ -178,6 +187,78 @@ public final class BranchService {
         }
     }
 
+    /** The project's retention window and disk usage. */
+    public ProjectInfo projectInfo(String project) {
+        Project p = project(project);
+        long layerBytes = 0;
+        long pending = 0;
+        boolean known = true;
+        Set<TimelineId> retired = retiredTimelinesOf(p);
+        Set<TimelineId> timelines = new HashSet<>(retired);
+        p.branches().values().forEach(b -> timelines.add(b.timeline()));
+        for (TimelineId id : timelines) {
+            BranchInfo.Usage usage = usage(id);
+            if (usage == null) {
+                known = false;
+            } else {
+                layerBytes += usage.ownBytes();
+                pending += usage.pendingBytes();
+            }
+        }
+        return new ProjectInfo(p.name(), p.createdAt(), p.retention(), p.branches().size(), layerBytes, pending,
+                retired.size(), known);
+    }
+
+    /**
+     * Sets the project's retention window ({@link Retention} forms: 7d, 12h, 30m, 0s). A shorter
+     * window takes effect at the next garbage collection; history already given up does not come
+     * back with a longer one.
+     */
+    public ProjectInfo setRetention(String project, String retention) {
+        Duration window = Retention.parse(retention);
+        try {
+            catalog.update(s -> {
+                Project p = s.project(project).orElseThrow(() -> notFoundProject(project));
+                return p.retention().equals(window) ? s : s.withProject(p.withRetention(window));
+            });
+        } catch (IOException e) {
+            throw internal("updating project '" + project + "'", e);
+        }
+        LOG.log(System.Logger.Level.INFO, "project {0}: retention window set to {1}", project, Retention.format(window));
+        return projectInfo(project);
+    }
+
+    /**
+     * The retired timelines that {@code p}'s branches still read through: those on an ancestor
+     * chain of one of its branch timelines.
+     */
+    Set<TimelineId> retiredTimelinesOf(Project p) {
+        Set<TimelineId> retired = catalog.state().retiredTimelines();
+        Set<TimelineId> out = new HashSet<>();
+        if (retired.isEmpty()) {
+            return out;
+        }
+        for (Branch b : p.branches().values()) {
+            TimelineId id = b.timeline();
+            while (true) {
+                Optional<Ancestor> ancestor;
+                try {
+                    ancestor = store.ancestor(id);
+                } catch (RuntimeException e) {
+                    break; // deleted meanwhile
+                }
+                if (ancestor.isEmpty()) {
+                    break;
+                }
+                id = ancestor.get().timeline();
+                if (retired.contains(id)) {
+                    out.add(id);
+                }
+            }
+        }
+        return out;
+    }
+
     // ------------------------------------------------------------------------------------------
     // Reads
 
@@ -256,8 +337,16 @@ public final class BranchService {
             if (catalog.state().project(project).orElseThrow().branch(child).isPresent()) {
                 throw exists(project, child);
             }
-            long lsn = point == null ? headAfterCheckpoint(project, parent) : resolve(parent, point);
-            TimelineId timeline = createTimeline(parent.timeline(), lsn);
+            long lsn;
+            TimelineId timeline;
+            if (point == null) {
+                Fork fork = forkAtHead(project, parent);
+                lsn = fork.lsn();
+                timeline = fork.timeline();
+            } else {
+                lsn = resolve(project(project), parent, point);
+                timeline = createTimeline(parent.timeline(), lsn);
+            }
             Instant now = Instant.now();
             try {
                 catalog.update(s -> {
@@ -342,9 +431,9 @@ public final class BranchService {
             long lsn;
             TimelineId timeline;
             try {
-                Branch parent = branch(project, branch.parent());
-                lsn = headAfterCheckpoint(project, parent);
-                timeline = createTimeline(parent.timeline(), lsn);
+                Fork fork = forkAtHead(project, branch(project, branch.parent()));
+                lsn = fork.lsn();
+                timeline = fork.timeline();
             } finally {
                 parentLock.unlock();
             }
@@ -365,16 +454,27 @@ public final class BranchService {
      * protected branch.
      */
     public BranchInfo restore(String project, String name, String at) {
+        return restore(project, name, at, true);
+    }
+
+    /**
+     * As {@link #restore(String, String, String)}; with {@code backup} the state before the
+     * restore is kept as a new branch {@code <name>_old_<UTC yyyyMMdd'T'HHmmss'Z'>} (same
+     * parent, not protected) pointing at the pre-restore timeline, so nothing is lost by a
+     * restore to the wrong point; without it that state is given up.
+     */
+    public BranchInfo restore(String project, String name, String at, boolean backup) {
         BranchName branchName = parseName(name);
         PointInTime point = PointInTime.parse(at);
         ReentrantLock lock = lock(project, branchName);
         try {
             Branch branch = branch(project, branchName);
             checkUnprotected(branch, "restored");
-            long lsn = resolve(branch, point);
+            long lsn = resolve(project(project), branch, point);
             TimelineId timeline = createTimeline(branch.timeline(), lsn);
-            replaceTimeline(project, branch, timeline, branch.parentLsn(), false);
-            LOG.log(System.Logger.Level.INFO, "restored branch {0}/{1} to {2}", project, branchName, Lsn.format(lsn));
+            BranchName kept = replaceTimeline(project, branch, timeline, branch.parentLsn(), false, backup);
+            LOG.log(System.Logger.Level.INFO, "restored branch {0}/{1} to {2}{3}", project, branchName, Lsn.format(lsn),
+                    kept == null ? " (no backup)" : "; the previous state is branch " + kept);
             return show(project, branchName.value());
         } catch (IOException e) {
             throw internal("restoring branch '" + branchName + "'", e);
@@ -715,10 +815,17 @@ public final class BranchService {
         }
     }
 
-    /** The LSN of {@code point} in {@code branch}'s timeline, checked against its history. */
-    private long resolve(Branch branch, PointInTime point) {
+    /**
+     * The LSN of {@code point} in {@code branch}'s timeline, checked against its history and
+     * against what is still restorable: the project's retention window and the timeline's GC
+     * horizon. A refusal names the window and the oldest restorable time and LSN.
+     */
+    private long resolve(Project project, Branch branch, PointInTime point) {
         Timeline timeline = store.timeline(branch.timeline());
         long start = timeline.ancestor().map(Ancestor::lsn).orElse(0L);
+        Instant now = Instant.now();
+        BranchInfo.RestorableFrom oldest = restorableFrom(project, timeline, now);
+        long lsn;
         if (point.isLsn()) {
             long head = timeline.lastLsn();
             if (Long.compareUnsigned(point.lsn(), head) > 0) {
@@ -729,19 +836,111 @@ public final class BranchService {
                 throw new BranchException(ErrorCode.BAD_REQUEST, "LSN " + point + " is before the history of branch '"
                         + branch.name() + "', which starts at " + Lsn.format(start));
             }
-            return point.lsn();
+            lsn = point.lsn();
+        } else {
+            if (point.time().isAfter(now)) {
+                throw new BranchException(ErrorCode.BAD_REQUEST, "time " + point + " is in the future");
+            }
+            if (point.time().isBefore(now.minus(project.retention()))) {
+                throw outsideWindow(project, branch, "time " + point, oldest);
+            }
+            OptionalLong found = timeline.lsnAt(point.time());
+            if (found.isEmpty() || found.getAsLong() < start) {
+                String first = timeline.marks().isEmpty() ? "no recorded time yet"
+                        : "it starts at " + timeline.marks().getFirst().time();
+                throw new BranchException(ErrorCode.BAD_REQUEST, "branch '" + branch.name()
+                        + "' has no history at or before " + point + " (" + first + ")");
+            }
+            lsn = found.getAsLong();
         }
-        if (point.time().isAfter(Instant.now())) {
-            throw new BranchException(ErrorCode.BAD_REQUEST, "time " + point + " is in the future");
+        if (Long.compareUnsigned(lsn, Lsn.parse(oldest.lsn())) < 0) {
+            String what = (point.isLsn() ? "LSN " : "time " + point + " (LSN ") + Lsn.format(lsn) + (point.isLsn() ? "" : ")");
+            if (lsn < timeline.gcHorizon()) {
+                // Inside today's window, but a shorter window earlier let the garbage collector go past it.
+                throw new BranchException(ErrorCode.BAD_REQUEST, what + " is no longer restorable: the history of branch '"
+                        + branch.name() + "' before LSN " + Lsn.format(timeline.gcHorizon()) + " was garbage-collected "
+                        + "(retention window of project '" + project.name() + "': " + Retention.format(project.retention())
+                        + "); the oldest restorable point of branch '" + branch.name() + "' is " + describe(oldest));
+            }
+            throw outsideWindow(project, branch, what, oldest);
         }
-        OptionalLong lsn = timeline.lsnAt(point.time());
-        if (lsn.isEmpty() || lsn.getAsLong() < start) {
-            String first = timeline.marks().isEmpty() ? "no recorded time yet"
-                    : "it starts at " + timeline.marks().getFirst().time();
-            throw new BranchException(ErrorCode.BAD_REQUEST, "branch '" + branch.name()
-                    + "' has no history at or before " + point + " (" + first + ")");
+        return lsn;
+    }
+
+    private static BranchException outsideWindow(Project project, Branch branch, String what,
+                                                 BranchInfo.RestorableFrom oldest) {
+        return new BranchException(ErrorCode.BAD_REQUEST, what + " is outside the retention window of project '"
+                + project.name() + "' (" + Retention.format(project.retention()) + "): the oldest restorable point of "
+                + "branch '" + branch.name() + "' is " + describe(oldest));
+    }
+
+    private static String describe(BranchInfo.RestorableFrom oldest) {
+        return (oldest.time() == null ? "" : oldest.time() + ", ") + "LSN " + oldest.lsn();
+    }
+
+    /**
+     * The oldest point of {@code timeline}'s own history that is restorable at {@code now}: not
+     * below its start, its GC horizon, or the newest mark at or before {@code now - retention}
+     * (the state at the window's start). Its time is the window's start, or the time of the
+     * first mark at or above that LSN when history begins later.
+     */
+    static BranchInfo.RestorableFrom restorableFrom(Project project, Timeline timeline, Instant now) {
+        long floor = timeline.ancestor().map(Ancestor::lsn).orElse(0L);
+        floor = Math.max(floor, timeline.gcHorizon());
+        Instant windowStart = now.minus(project.retention());
+        OptionalLong windowLsn = timeline.lsnAt(windowStart);
+        if (windowLsn.isPresent() && windowLsn.getAsLong() >= floor) {
+            return new BranchInfo.RestorableFrom(Lsn.format(windowLsn.getAsLong()), windowStart);
         }
-        return lsn.getAsLong();
+        // History starts after the window's start (or GC went further): the first mark at or above it.
+        List<Timeline.Mark> marks = timeline.marks();
+        int low = 0;
+        int high = marks.size();
+        while (low < high) {
+            int mid = (low + high) >>> 1;
+            if (marks.get(mid).lsn() < floor) {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        Instant time = low == marks.size() ? null : max(marks.get(low).time(), windowStart);
+        return new BranchInfo.RestorableFrom(Lsn.format(floor), time);
+    }
+
+    private static Instant max(Instant a, Instant b) {
+        return a.isAfter(b) ? a : b;
+    }
+
+    /** The timeline's disk usage, or {@code null} if the store cannot report it now. */
+    BranchInfo.Usage usage(TimelineId id) {
+        try {
+            TimelineUsage u = store.usage(id);
+            return new BranchInfo.Usage(u.ownBytes(), u.exclusiveBytes(), u.sharedBytes(), u.pendingBytes());
+        } catch (IOException | RuntimeException e) {
+            if (usageWarned.compareAndSet(false, true)) {
+                LOG.log(System.Logger.Level.WARNING, "disk usage of timeline {0} is unavailable (reported once): {1}",
+                        id, e.toString());
+            }
+            return null;
+        }
+    }
+
+    /** A new timeline and the ancestor LSN it was taken at. */
+    private record Fork(TimelineId timeline, long lsn) {
+    }
+
+    /** A new timeline at the head of {@code parent}, after a CHECKPOINT of its running compute. */
+    private Fork forkAtHead(String project, Branch parent) throws IOException {
+        long lsn = headAfterCheckpoint(project, parent);
+        try {
+            return new Fork(store.createBranch(parent.timeline(), lsn), lsn);
+        } catch (IllegalArgumentException raced) {
+            // The garbage collector raised the parent's horizon past the head read above (a
+            // window of seconds while its compute writes): the head now is as good a head.
+            long head = store.timeline(parent.timeline()).lastLsn();
+            return new Fork(createTimeline(parent.timeline(), head), head);
+        }
     }
 
     private TimelineId createTimeline(TimelineId ancestor, long lsn) throws IOException {
@@ -758,15 +957,35 @@ public final class BranchService {
      * the compute if it was running.
      */
     private void replaceTimeline(String project, Branch branch, TimelineId timeline, long parentLsn, boolean reset) {
+        replaceTimeline(project, branch, timeline, parentLsn, reset, false);
+    }
+
+    /**
+     * As above; with {@code backup} the old timeline is not retired but given to a new branch
+     * {@code <name>_old_<timestamp>} (same parent, not protected) in the same catalog write.
+     *
+     * @return the backup branch's name, {@code null} without backup
+     */
+    private BranchName replaceTimeline(String project, Branch branch, TimelineId timeline, long parentLsn,
+                                       boolean reset, boolean backup) {
         String key = computeKey(project, branch.name());
         boolean wasRunning = computes.running(key).isPresent();
         computes.stop(key);
+        BranchName[] kept = new BranchName[1];
         try {
+            Instant now = Instant.now();
             catalog.update(s -> {
                 Project p = s.project(project).orElseThrow(() -> notFoundProject(project));
                 Branch current = p.branch(branch.name()).orElseThrow(() -> notFound(project, branch.name()));
-                return s.withProject(p.withBranch(current.withTimeline(timeline, parentLsn)))
-                        .withRetired(current.timeline());
+                Project next = p.withBranch(current.withTimeline(timeline, parentLsn));
+                if (!backup) {
+                    return s.withProject(next).withRetired(current.timeline());
+                }
+                BranchName name = BackupName.of(current.name(), now, n -> p.branch(n).isPresent());
+                CatalogState.PortAllocation port = s.allocatePort(portAvailable);
+                kept[0] = name;
+                return port.state().withProject(next.withBranch(new Branch(name, current.parent(), current.timeline(),
+                        now, current.parentLsn(), false, port.port())));
             });
         } catch (RuntimeException e) {
             discardTimeline(timeline);
@@ -779,10 +998,14 @@ public final class BranchService {
             // have happened): delete neither; the next start deletes the one no branch points at.
             throw internal((reset ? "resetting" : "restoring") + " branch '" + branch.name() + "'", e);
         }
+        if (kept[0] != null) {
+            openPort(project, branch(project, kept[0]));
+        }
         collectGarbage(false);
         if (wasRunning) {
             start(project, branch.withTimeline(timeline, parentLsn));
         }
+        return kept[0];
     }
 
     private void startQuietly(String project, Branch branch) {
@@ -810,11 +1033,17 @@ public final class BranchService {
         } catch (RuntimeException e) {
             head = null;
         }
+        BranchInfo.RestorableFrom restorable;
+        try {
+            restorable = restorableFrom(project(project), store.timeline(branch.timeline()), Instant.now());
+        } catch (RuntimeException e) {
+            restorable = null;
+        }
         return new BranchInfo(project, branch.name().value(), branch.parent() == null ? null : branch.parent().value(),
                 branch.timeline().toString(), branch.createdAt(),
                 branch.isRoot() ? null : Lsn.format(branch.parentLsn()), head, branch.protectedBranch(),
                 branch.port(), compute.isPresent() ? "running" : "suspended", compute.map(Compute::pid).orElse(0L),
-                branch.expiresAt());
+                branch.expiresAt(), restorable, usage(branch.timeline()));
     }
 
     /** @param action the past participle the message needs: "deleted", "reset", "restored" */
@@ -890,5 +1119,17 @@ public final class BranchService {
     private static BranchException internal(String what, IOException e) {
         LOG.log(System.Logger.Level.ERROR, what + " failed", e);
         return new BranchException(ErrorCode.INTERNAL, what + " failed: " + e.getMessage(), new UncheckedIOException(e));
+    }
+
+    /**
+     * For read-only time travel (the proxy's {@code branch@point}): the branch's current timeline
+     * and the LSN that {@code at} (an LSN or an ISO-8601 time) names in it, checked as for
+     * {@code branch create --at}: not ahead of its head, not before its own timeline starts,
+     * inside the retention window and above the GC horizon. Throws {@link ErrorCode#NOT_FOUND}
+     * for an unknown branch, {@link ErrorCode#BAD_REQUEST} for any other refusal.
+     */
+    public Ancestor resolvePoint(String project, String name, String at) {
+        Branch branch = branch(project, parseName(name));
+        return new Ancestor(branch.timeline(), resolve(project(project), branch, PointInTime.parse(at)));
     }
 }

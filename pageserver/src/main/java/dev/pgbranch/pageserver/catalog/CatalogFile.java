@@ -3,15 +3,18 @@ package dev.pgbranch.pageserver.catalog;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pgbranch.storage.Lsn;
 import dev.pgbranch.storage.TimelineId;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -35,6 +38,8 @@ import java.util.TreeSet;
  *   "projects": [
  *     { "name": "default",
  *       "createdAt": "2026-11-24T05:30:00Z",     ISO-8601 UTC
+ *       "retention": "PT168H",                 ISO-8601 duration; absent in files written
+ *                                              before it existed, which read as 7 days
  *       "branches": [
  *         { "name": "dev/alex",
  *           "parent": "development",          null for the root branch
@@ -78,7 +83,11 @@ final class CatalogFile {
         }
         FileJson json;
         try {
-            json = JSON.readValue(bytes, FileJson.class);
+            JsonNode tree = JSON.readTree(bytes);
+            if (tree == null || !tree.isObject()) {
+                throw new CatalogException("catalog file " + file + " is corrupt (not a JSON object); refusing to start");
+            }
+            json = JSON.treeToValue(upgrade((ObjectNode) tree), FileJson.class);
         } catch (JacksonException e) {
             throw new CatalogException("catalog file " + file + " is corrupt (" + e.getOriginalMessage()
                     + " at " + location(e) + "); refusing to start rather than lose branches", e);
@@ -96,6 +105,23 @@ final class CatalogFile {
         } catch (IllegalArgumentException | NullPointerException | DateTimeParseException e) {
             throw new CatalogException("catalog file " + file + " is inconsistent: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Fills in the fields that version-1 files written by earlier releases lack, as explicit
+     * nulls, so the strict mapping (every field present) still reads them: a project without
+     * {@code retention} gets the default window.
+     */
+    private static ObjectNode upgrade(ObjectNode tree) {
+        JsonNode projects = tree.get("projects");
+        if (projects != null && projects.isArray()) {
+            for (JsonNode project : projects) {
+                if (project instanceof ObjectNode p && !p.has("retention")) {
+                    p.putNull("retention");
+                }
+            }
+        }
+        return tree;
     }
 
     static void write(Path file, CatalogState state) throws IOException {
@@ -122,7 +148,9 @@ final class CatalogFile {
                 }
             }
             Project project = new Project(require(p.name(), "project name"),
-                    Instant.parse(require(p.createdAt(), "createdAt of project " + p.name())), branches);
+                    Instant.parse(require(p.createdAt(), "createdAt of project " + p.name())),
+                    p.retention() == null ? Project.DEFAULT_RETENTION : parseRetention(p.name(), p.retention()),
+                    branches);
             if (projects.put(project.name(), project) != null) {
                 throw new IllegalArgumentException("project '" + project.name() + "' listed twice");
             }
@@ -132,6 +160,15 @@ final class CatalogFile {
             retired.add(TimelineId.parse(id));
         }
         return new CatalogState(json.portBase(), json.nextPort(), projects, retired);
+    }
+
+    private static Duration parseRetention(String project, String text) {
+        try {
+            return Duration.parse(text);
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException("retention '" + text + "' of project " + project
+                    + " is not an ISO-8601 duration like PT168H", e);
+        }
     }
 
     private static <T> T require(T value, String what) {
@@ -150,7 +187,7 @@ final class CatalogFile {
                         b.timeline().toString(), b.createdAt().toString(), Lsn.format(b.parentLsn()),
                         b.protectedBranch(), b.port(), b.expiresAt() == null ? null : b.expiresAt().toString()));
             }
-            projects.add(new ProjectJson(p.name(), p.createdAt().toString(), branches));
+            projects.add(new ProjectJson(p.name(), p.createdAt().toString(), p.retention().toString(), branches));
         }
         List<String> retired = state.retiredTimelines().stream().map(TimelineId::toString).toList();
         return new FileJson(FORMAT, VERSION, state.portBase(), state.nextPort(), retired, projects);
@@ -160,7 +197,7 @@ final class CatalogFile {
                     List<ProjectJson> projects) {
     }
 
-    record ProjectJson(String name, String createdAt, List<BranchJson> branches) {
+    record ProjectJson(String name, String createdAt, String retention, List<BranchJson> branches) {
     }
 
     record BranchJson(String name, String parent, String timeline, String createdAt, String parentLsn,

@@ -39,6 +39,11 @@ final class ApiClient {
                 .connectTimeout(Duration.ofSeconds(5)).build();
     }
 
+    /** {@code /v1/projects/{p}} with the name percent-encoded. */
+    static String projectPath(String project) {
+        return "/v1/projects/" + encode(project);
+    }
+
     /** {@code /v1/projects/{p}/branches[/{b}]} with both names percent-encoded. */
     static String branchPath(String project, String branch) {
         String path = "/v1/projects/" + encode(project) + "/branches";

@@ -35,7 +35,8 @@ final class BranchCommands {
 
         @Option(names = "--at", paramLabel = "POINT",
                 description = "A pgbranch LSN (X/Y, as 'branch show' prints in headLsn; not a Postgres WAL LSN) "
-                        + "or an ISO-8601 time (2026-11-20T10:00:00Z) in the parent's history. "
+                        + "or an ISO-8601 time (2026-11-20T10:00:00Z) in the parent's history, inside the project's "
+                        + "retention window (the parent's 'branch show' prints restorableFrom). "
                         + "Default: the parent's current state.")
         String at;
 
@@ -108,7 +109,13 @@ final class BranchCommands {
     }
 
     @Command(name = "restore", mixinStandardHelpOptions = true,
-            description = "Restore a branch to an earlier point of its own history.")
+            description = {"Restore a branch to an earlier point of its own history (same name, port and connection "
+                    + "string).",
+                    "The state before the restore is kept as a new branch NAME_old_<UTC time>, e.g. "
+                            + "dev/alex_old_20261124T081500Z (same parent, not protected; delete it when no longer "
+                            + "needed), unless --no-backup is given.",
+                    "The point must lie inside the project's retention window ('pgbranch project show'); "
+                            + "'branch show' prints the oldest one as restorableFrom."})
     static final class Restore extends ClientCommand {
         @Parameters(index = "0", paramLabel = "NAME", converter = BranchNameConverter.class)
         String name;
@@ -117,10 +124,13 @@ final class BranchCommands {
                 description = "A pgbranch LSN (X/Y, as in headLsn) or an ISO-8601 time in the branch's own history.")
         String at;
 
+        @Option(names = "--no-backup", description = "Do not keep the state before the restore as a backup branch.")
+        boolean noBackup;
+
         @Override
         void run(ApiClient client) {
             printBranch(client.post(branchPath(name) + "/restore",
-                    ApiClient.JSON.createObjectNode().put("at", at)));
+                    ApiClient.JSON.createObjectNode().put("at", at).put("backup", !noBackup)));
         }
     }
 

@@ -49,13 +49,40 @@ abstract class ClientCommand implements Callable<Integer> {
 
     /** One branch: JSON, or one "field: value" line per field. */
     void printBranch(JsonNode branch) {
+        printFields(branch);
+    }
+
+    /**
+     * One object: JSON, or a FIELD / VALUE table; byte counts ({@code ...Bytes}) also in human
+     * units, nested objects as {@code key value, key value}.
+     */
+    void printFields(JsonNode object) {
         if (options.json()) {
-            printJson(branch);
+            printJson(object);
             return;
         }
         Table table = new Table("FIELD", "VALUE");
-        branch.properties().forEach(e -> table.row(e.getKey(), e.getValue().isNull() ? null : e.getValue().asText()));
+        object.properties().forEach(e -> table.row(e.getKey(), cell(e.getKey(), e.getValue())));
         table.print(out());
+    }
+
+    private static String cell(String field, JsonNode value) {
+        if (value.isNull()) {
+            return null;
+        }
+        if (value.isObject()) {
+            StringBuilder out = new StringBuilder();
+            value.properties().forEach(e -> {
+                if (!e.getValue().isNull()) {
+                    out.append(out.isEmpty() ? "" : ", ").append(e.getKey()).append(' ').append(e.getValue().asText());
+                }
+            });
+            return out.toString();
+        }
+        if (field.endsWith("Bytes") && value.isIntegralNumber()) {
+            return Bytes.human(value.asLong()) + " (" + value.asLong() + ")";
+        }
+        return value.asText();
     }
 
     /** A list of branches: JSON ({"branches": [...]}), or a table. */
@@ -64,13 +91,34 @@ abstract class ClientCommand implements Callable<Integer> {
             printJson(list);
             return;
         }
-        Table table = new Table("NAME", "PARENT", "PROTECTED", "PORT", "COMPUTE", "PARENT LSN", "HEAD LSN", "CREATED");
+        // EXCLUSIVE: what deleting the branch frees; SHARED: what it reads that others need too;
+        // PENDING: written, not yet in a layer file (counted in neither until flushed).
+        Table table = new Table("NAME", "PARENT", "PROTECTED", "PORT", "COMPUTE", "PARENT LSN", "HEAD LSN", "EXCLUSIVE",
+                "SHARED", "PENDING", "CREATED");
+        long exclusive = 0;
+        long pending = 0;
+        boolean known = true;
         for (JsonNode b : list.path("branches")) {
             table.row(b.path("name").asText(), text(b, "parent"), b.path("protected").asBoolean() ? "yes" : "no",
                     b.path("port").asInt(), b.path("computeState").asText(), text(b, "parentLsn"),
-                    text(b, "headLsn"), b.path("createdAt").asText());
+                    text(b, "headLsn"), bytes(b, "exclusiveBytes"), bytes(b, "sharedBytes"), bytes(b, "pendingBytes"),
+                    b.path("createdAt").asText());
+            known &= b.path("exclusiveBytes").isIntegralNumber() && b.path("pendingBytes").isIntegralNumber();
+            exclusive += b.path("exclusiveBytes").asLong();
+            pending += b.path("pendingBytes").asLong();
         }
         table.print(out());
+        if (known && !list.path("branches").isEmpty()) {
+            out().println("exclusive " + Bytes.human(exclusive) + ", pending " + Bytes.human(pending)
+                    + "; 'pgbranch project show' has the project's total");
+            out().flush();
+        }
+    }
+
+    /** A byte count in human units, {@code null} (shown as -) when the server could not tell. */
+    private static String bytes(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value == null || !value.isIntegralNumber() ? null : Bytes.human(value.asLong());
     }
 
     private static String text(JsonNode node, String field) {

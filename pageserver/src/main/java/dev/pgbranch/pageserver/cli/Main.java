@@ -11,7 +11,10 @@ import java.io.PrintWriter;
  *
  * <pre>
  * pgbranch server --data-dir DIR [--api-port N] [--proxy-port N] [--branch-port-base N] [--idle-timeout 5m]
- * pgbranch branch list|create|show|delete|reset|restore|protect|unprotect ...
+ * pgbranch server ... [--gc-interval 10m]
+ * pgbranch branch list|create|show|delete|reset|restore [--no-backup]|protect|unprotect|expire ...
+ * pgbranch project show | project set --retention 7d
+ * pgbranch gc
  * pgbranch connect BRANCH [--routing] [--start]
  * pgbranch compute start|stop BRANCH
  * pgbranch diff BRANCH [--against B] [--database D] [--format side-by-side|unified|sql|json]
@@ -20,7 +23,8 @@ import java.io.PrintWriter;
  */
 @Command(name = "pgbranch", mixinStandardHelpOptions = true, version = "pgbranch 0.1.0",
         description = "Copy-on-write branches for PostgreSQL.",
-        subcommands = {ServerCommand.class, BranchCommands.class, ConnectCommand.class, ComputeCommands.class,
+        subcommands = {ServerCommand.class, BranchCommands.class, ProjectCommands.class, GcCommand.class,
+                ConnectCommand.class, ComputeCommands.class,
                 DiffCommand.class, PromoteCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {

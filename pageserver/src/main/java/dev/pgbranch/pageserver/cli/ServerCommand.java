@@ -49,6 +49,12 @@ final class ServerCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     String wakeTimeout;
 
+    @Option(names = "--gc-interval", paramLabel = "DURATION", defaultValue = "10m",
+            description = "Time between two garbage collections, which give up history older than each project's "
+                    + "retention window ('pgbranch project set --retention'); 'pgbranch gc' runs one now "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String gcInterval;
+
     @Option(names = "--tls-cert", paramLabel = "PEM",
             description = "Certificate chain the proxy presents to TLS clients (default: a self-signed one made at start).")
     Path tlsCertificate;
@@ -82,12 +88,13 @@ final class ServerCommand implements Callable<Integer> {
         }
         Duration idle = Durations.parse(idleTimeout);
         Duration wake = Durations.parse(wakeTimeout);
+        Duration gc = Durations.parse(gcInterval);
         if (branchPortBase != null && (branchPortBase < 1024 || branchPortBase > 65535)) {
             throw new CliException(CliException.USAGE, "--branch-port-base must be between 1024 and 65535");
         }
         Path dir = dataDirectory != null ? dataDirectory : ClientOptions.defaultDataDirectory();
         PageServer server = PageServer.start(new PageServer.Config(dir, apiPort, branchPortBase, proxyPort, idle, wake,
-                tlsCertificate, tlsPrivateKey));
+                tlsCertificate, tlsPrivateKey, gc));
         CountDownLatch stopped = new CountDownLatch(1);
         PrintWriter out = spec.commandLine().getOut();
         Thread hook = new Thread(() -> {

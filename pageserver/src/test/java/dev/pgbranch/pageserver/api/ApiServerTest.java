@@ -20,7 +20,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -287,7 +289,7 @@ class ApiServerTest {
                 "{\"name\":\"api/restore\",\"parent\":\"development\"}").statusCode());
         String head = json(send("GET", "/v1/projects/default/branches/api%2Frestore", null)).path("headLsn").asText();
         HttpResponse<String> restored = send("POST", "/v1/projects/default/branches/api%2Frestore/restore",
-                "{\"at\":\"" + head + "\"}");
+                "{\"at\":\"" + head + "\",\"backup\":false}");
         assertEquals(200, restored.statusCode(), restored.body());
         assertError(send("POST", "/v1/projects/default/branches/api%2Frestore/restore", "{}"), 400, "BAD_REQUEST", "'at'");
         assertError(send("POST", "/v1/projects/default/branches/api%2Frestore/restore", "{\"at\":\"0/0\"}"), 400,
@@ -295,6 +297,87 @@ class ApiServerTest {
         assertError(send("POST", "/v1/projects/default/branches/production/restore", "{\"at\":\"" + head + "\"}"), 409,
                 "PROTECTED", "protected");
         assertEquals(204, send("DELETE", "/v1/projects/default/branches/api%2Frestore", null).statusCode());
+    }
+
+    @Test
+    void theProjectShowsAndChangesItsRetentionWindow() throws Exception {
+        HttpResponse<String> shown = send("GET", "/v1/projects/default", null);
+        assertEquals(200, shown.statusCode(), shown.body());
+        assertEquals("7d", json(shown).path("retention").asText(), "the default window");
+        assertTrue(json(shown).path("branches").asInt() >= 2, shown.body());
+        assertTrue(json(shown).has("layerBytes") && json(shown).has("pendingBytes"), shown.body());
+        try {
+            HttpResponse<String> changed = send("PATCH", "/v1/projects/default", "{\"retention\":\"12h\"}");
+            assertEquals(200, changed.statusCode(), changed.body());
+            assertEquals("12h", json(changed).path("retention").asText());
+            assertEquals("12h", json(send("GET", "/v1/projects/default", null)).path("retention").asText());
+            assertEquals("90m", json(send("PATCH", "/v1/projects/default", "{\"retention\":\"PT1H30M\"}"))
+                    .path("retention").asText());
+            assertError(send("PATCH", "/v1/projects/default", "{\"retention\":\"-1d\"}"), 400, "BAD_REQUEST", "negative");
+            assertError(send("PATCH", "/v1/projects/default", "{\"retention\":\"soon\"}"), 400, "BAD_REQUEST",
+                    "cannot read retention 'soon'");
+            assertError(send("PATCH", "/v1/projects/default", "{\"retention\":7}"), 400, "BAD_REQUEST", "must be a string");
+            assertError(send("PATCH", "/v1/projects/default", "{}"), 400, "BAD_REQUEST", "PATCH needs");
+            assertEquals("90m", json(send("GET", "/v1/projects/default", null)).path("retention").asText(),
+                    "refused changes change nothing");
+            assertError(send("GET", "/v1/projects/nope", null), 404, "NOT_FOUND", "project 'nope'");
+            assertError(send("PATCH", "/v1/projects/nope", "{\"retention\":\"1d\"}"), 404, "NOT_FOUND", "project 'nope'");
+            HttpResponse<String> put = send("PUT", "/v1/projects/default", "{}");
+            assertEquals(405, put.statusCode());
+            assertEquals("GET, PATCH", put.headers().firstValue("Allow").orElse(""));
+        } finally {
+            assertEquals(200, send("PATCH", "/v1/projects/default", "{\"retention\":\"7d\"}").statusCode());
+        }
+    }
+
+    @Test
+    void restoreKeepsABackupBranchUnlessToldNotTo() throws Exception {
+        assertEquals(201, send("POST", "/v1/projects/default/branches",
+                "{\"name\":\"api/backup\",\"parent\":\"development\"}").statusCode());
+        JsonNode before = json(send("GET", "/v1/projects/default/branches/api%2Fbackup", null));
+        assertTrue(before.has("restorableFrom") && before.path("restorableFrom").has("lsn"), before.toString());
+        assertTrue(before.has("exclusiveBytes") && before.has("sharedBytes") && before.has("pendingBytes"), before.toString());
+        String head = before.path("headLsn").asText();
+        assertEquals(200, send("POST", "/v1/projects/default/branches/api%2Fbackup/restore", "{\"at\":\"" + head + "\"}")
+                .statusCode());
+        List<JsonNode> backups = new ArrayList<>();
+        for (JsonNode b : json(send("GET", "/v1/projects/default/branches", null)).path("branches")) {
+            if (b.path("name").asText().startsWith("api/backup_old_")) {
+                backups.add(b);
+            }
+        }
+        assertEquals(1, backups.size(), backups.toString());
+        assertEquals(before.path("timeline").asText(), backups.getFirst().path("timeline").asText());
+        assertEquals("development", backups.getFirst().path("parent").asText());
+        assertError(send("POST", "/v1/projects/default/branches/api%2Fbackup/restore",
+                "{\"at\":\"" + head + "\",\"backup\":\"no\"}"), 400, "BAD_REQUEST", "'backup' must be true or false");
+        int count = json(send("GET", "/v1/projects/default/branches", null)).path("branches").size();
+        assertEquals(200, send("POST", "/v1/projects/default/branches/api%2Fbackup/restore",
+                "{\"at\":\"" + head + "\",\"backup\":false}").statusCode());
+        assertEquals(count, json(send("GET", "/v1/projects/default/branches", null)).path("branches").size());
+        String backupPath = "/v1/projects/default/branches/" + backups.getFirst().path("name").asText().replace("/", "%2F");
+        assertEquals(204, send("DELETE", backupPath, null).statusCode());
+        assertEquals(204, send("DELETE", "/v1/projects/default/branches/api%2Fbackup", null).statusCode());
+    }
+
+    @Test
+    void garbageCollectionRunsOnRequestAndReportsEveryBranch() throws Exception {
+        HttpResponse<String> response = send("POST", "/v1/projects/default/gc", "{}");
+        assertEquals(200, response.statusCode(), response.body());
+        JsonNode report = json(response);
+        List<String> branches = new ArrayList<>();
+        for (JsonNode t : report.path("timelines")) {
+            assertTrue(t.path("error").isNull(), t.toString());
+            branches.add(t.path("branch").asText());
+        }
+        assertTrue(branches.containsAll(List.of("production", "development")), report.toString());
+        assertTrue(report.path("bytesFreed").asLong() >= 0 && report.has("durationMs"), report.toString());
+        assertError(send("POST", "/v1/projects/nope/gc", "{}"), 404, "NOT_FOUND", "project 'nope'");
+        assertEquals(405, send("GET", "/v1/projects/default/gc", null).statusCode());
+        String metrics = send("GET", "/metrics", null).body();
+        assertTrue(metrics.matches("(?s).*\npgbranch_gc_runs_total [1-9][0-9]*\n.*"), metrics);
+        assertTrue(metrics.contains("# TYPE pgbranch_gc_last_duration_seconds gauge\n"), metrics);
+        assertTrue(metrics.contains("\npgbranch_gc_bytes_freed_total "), metrics);
     }
 
     @Test

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -174,9 +175,97 @@ class BranchServiceTest {
         service.create(P, "hotfix", "development", between.toString());
         assertEquals("v1", read("hotfix", "table"));
         BranchException early = assertThrows(BranchException.class,
-                () -> service.create(P, "too-early", "development", "2001-01-01T00:00:00Z"));
+                () -> service.create(P, "too-early", "development", Instant.now().minusSeconds(3600).toString()));
         assertEquals(ErrorCode.BAD_REQUEST, early.code());
         assertTrue(early.getMessage().contains("no history"), early.getMessage());
+        BranchException outside = assertThrows(BranchException.class,
+                () -> service.create(P, "too-early", "development", "2001-01-01T00:00:00Z"));
+        assertEquals(ErrorCode.BAD_REQUEST, outside.code());
+        assertTrue(outside.getMessage().contains("outside the retention window of project 'default' (7d)"),
+                outside.getMessage());
+    }
+
+    @Test
+    void restoreKeepsThePreviousStateAsABackupBranchBesideIt() throws Exception {
+        service.create(P, "dev/alex", "development", null);
+        write(timeline("dev/alex"), "table", "good");
+        String good = service.show(P, "dev/alex").headLsn();
+        write(timeline("dev/alex"), "table", "dropped by mistake");
+        TimelineId before = timeline("dev/alex");
+        List<String> namesBefore = service.list(P).stream().map(BranchInfo::name).toList();
+
+        service.restore(P, "dev/alex", good);
+        List<BranchInfo> backups = service.list(P).stream().filter(b -> !namesBefore.contains(b.name())).toList();
+        assertEquals(1, backups.size(), backups.toString());
+        BranchInfo backup = backups.getFirst();
+        assertTrue(backup.name().matches("dev/alex_old_\\d{8}T\\d{6}Z"), backup.name());
+        assertEquals("development", backup.parent());
+        assertEquals(before.toString(), backup.timeline(), "the backup points at the pre-restore timeline");
+        assertFalse(backup.protectedBranch());
+        assertNotEquals(service.show(P, "dev/alex").port(), backup.port());
+        assertEquals("good", read("dev/alex", "table"));
+        assertEquals("dropped by mistake", read(backup.name(), "table"));
+        assertTrue(catalog.state().retiredTimelines().isEmpty());
+
+        service.delete(P, backup.name());
+        assertEquals("good", read("dev/alex", "table"), "the restored branch reads through the backup's old timeline");
+        assertTrue(store.timelines().contains(before), "kept while the restored timeline descends from it");
+        assertEquals(java.util.Set.of(before), catalog.state().retiredTimelines());
+    }
+
+    @Test
+    void restoreWithoutBackupAddsNoBranchAndRetiresTheOldTimeline() throws Exception {
+        service.create(P, "dev/alex", "development", null);
+        write(timeline("dev/alex"), "table", "good");
+        String good = service.show(P, "dev/alex").headLsn();
+        write(timeline("dev/alex"), "table", "bad");
+        TimelineId before = timeline("dev/alex");
+        int branches = service.list(P).size();
+        service.restore(P, "dev/alex", good, false);
+        assertEquals(branches, service.list(P).size());
+        assertEquals("good", read("dev/alex", "table"));
+        assertEquals(java.util.Set.of(before), catalog.state().retiredTimelines(), "kept for the restored timeline only");
+    }
+
+    @Test
+    void pointsOutsideTheRetentionWindowAreRefusedNamingTheWindowAndTheOldestPoint() throws Exception {
+        TimeMarker marker = new TimeMarker(catalog, store);
+        service.create(P, "dev/alex", "development", null);
+        write(timeline("dev/alex"), "table", "old");
+        String old = service.show(P, "dev/alex").headLsn();
+        marker.markAll();
+        Thread.sleep(20);
+        Instant oldTime = Instant.now();
+        Thread.sleep(20);
+        write(timeline("dev/alex"), "table", "new");
+        marker.markAll();
+        assertEquals(Duration.ofDays(7), service.projectInfo(P).retention());
+
+        ProjectInfo project = service.setRetention(P, "0s");
+        assertEquals(Duration.ZERO, project.retention());
+        BranchInfo.RestorableFrom oldest = service.show(P, "dev/alex").restorableFrom();
+        assertEquals(service.show(P, "dev/alex").headLsn(), oldest.lsn(), "with no window only the head is restorable");
+        for (String at : new String[] {old, oldTime.toString()}) {
+            BranchException e = assertThrows(BranchException.class, () -> service.restore(P, "dev/alex", at));
+            assertEquals(ErrorCode.BAD_REQUEST, e.code());
+            assertTrue(e.getMessage().contains("outside the retention window of project 'default' (0s)")
+                    && e.getMessage().contains("LSN " + oldest.lsn()), e.getMessage());
+            e = assertThrows(BranchException.class, () -> service.create(P, "hotfix", "dev/alex", at));
+            assertTrue(e.getMessage().contains("retention window"), e.getMessage());
+        }
+        assertEquals("new", read("dev/alex", "table"), "refusals change nothing");
+
+        service.setRetention(P, "1h");
+        BranchInfo.RestorableFrom wide = service.show(P, "dev/alex").restorableFrom();
+        assertTrue(Long.compareUnsigned(Lsn.parse(wide.lsn()), Lsn.parse(old)) <= 0, wide.toString());
+        assertTrue(wide.time() != null && !wide.time().isAfter(oldTime), wide.toString());
+        service.restore(P, "dev/alex", oldTime.toString(), false);
+        assertEquals("old", read("dev/alex", "table"));
+        for (String bad : new String[] {"-1h", "soon", ""}) {
+            assertEquals(ErrorCode.BAD_REQUEST, assertThrows(BranchException.class, () -> service.setRetention(P, bad)).code());
+        }
+        assertEquals(ErrorCode.NOT_FOUND, assertThrows(BranchException.class, () -> service.setRetention("nope", "1d")).code());
+        assertEquals(Duration.ofHours(1), Catalog.open(dir.resolve("catalog.json"), 1).state().project(P).orElseThrow().retention());
     }
 
     @Test
@@ -190,6 +279,156 @@ class BranchServiceTest {
         assertEquals(service.show(P, "dev/alex").port(), restored.port());
         assertEquals(ErrorCode.PROTECTED, assertThrows(BranchException.class,
                 () -> service.restore(P, "production", Lsn.format(1))).code());
+    }
+
+    @Test
+    void garbageCollectionGivesUpHistoryOutsideTheWindowButKeepsTheHeadAndEveryBranchPoint() throws Exception {
+        TimeMarker marker = new TimeMarker(catalog, store);
+        service.create(P, "dev/alex", "development", null);
+        TimelineId alex = timeline("dev/alex");
+        write(alex, "table", "v1");
+        String v1 = service.show(P, "dev/alex").headLsn();
+        service.create(P, "dev/alex/child", "dev/alex", null);
+        for (int i = 2; i <= 30; i++) {
+            write(alex, "table", "v" + i);
+        }
+        marker.markAll();
+        store.flush();
+        service.setRetention(P, "0s");
+        Thread.sleep(5);
+
+        GarbageCollector gc = new GarbageCollector(catalog, store, service);
+        GarbageCollector.Report report = gc.collect(P);
+        Map<String, GarbageCollector.Entry> byBranch = new java.util.HashMap<>();
+        report.entries().forEach(e -> byBranch.put(e.branch(), e));
+        assertEquals(java.util.Set.of("production", "development", "dev/alex", "dev/alex/child"), byBranch.keySet());
+        GarbageCollector.Entry entry = byBranch.get("dev/alex");
+        assertEquals(null, entry.error());
+        assertTrue(entry.windowApplied());
+        assertTrue(Lsn.parse(entry.horizonLsn()) > Lsn.parse(v1), entry.toString());
+        assertTrue(entry.bytesAfter() <= entry.bytesBefore(), entry.toString());
+        assertEquals(Lsn.parse(entry.horizonLsn()), store.timeline(alex).gcHorizon());
+        assertEquals("v30", read("dev/alex", "table"), "the head is untouched");
+        assertEquals("v1", read("dev/alex/child", "table"), "the child's branch point stays readable");
+        assertThrows(IllegalArgumentException.class, () -> store.timeline(alex).at(Lsn.parse(v1)));
+        BranchException refused = assertThrows(BranchException.class, () -> service.restore(P, "dev/alex", v1));
+        assertTrue(refused.getMessage().contains("retention window"), refused.getMessage());
+        assertEquals(1, gc.runs());
+        assertEquals(report.bytesFreed(), gc.bytesFreed());
+
+        // A retired timeline (reset while a child reads through it) is collected down to the child's point.
+        service.reset(P, "dev/alex");
+        assertEquals(java.util.Set.of(alex), catalog.state().retiredTimelines());
+        GarbageCollector.Report second = gc.collect(null);
+        GarbageCollector.Entry retired = second.entries().stream().filter(GarbageCollector.Entry::retired)
+                .findFirst().orElseThrow();
+        assertEquals(alex, retired.timeline());
+        assertEquals(null, retired.error());
+        assertEquals("v1", read("dev/alex/child", "table"));
+    }
+
+    @Test
+    void diskUsageIsReportedPerBranchAndSummedForTheProject() throws Exception {
+        service.create(P, "dev/alex", "development", null);
+        TimelineId alex = timeline("dev/alex");
+        Timeline t = store.timeline(alex);
+        long inode = t.create(Namespace.ROOT_INODE, "big", InodeKind.FILE, 0600, 0, 0);
+        byte[] page = new byte[8192];
+        java.util.Random random = new java.util.Random(1);
+        for (int block = 0; block < 256; block++) { // 2 MiB of incompressible pages
+            random.nextBytes(page);
+            t.write(inode, (long) block * page.length, ByteBuffer.wrap(page));
+        }
+        t.sync();
+        store.flush();
+        BranchInfo.Usage usage = service.show(P, "dev/alex").usage();
+        assertTrue(usage != null && usage.exclusiveBytes() >= 2_000_000, String.valueOf(usage));
+        ProjectInfo project = service.projectInfo(P);
+        assertTrue(project.usageKnown());
+        assertTrue(project.layerBytes() >= usage.ownBytes(), project + " " + usage);
+        service.delete(P, "dev/alex");
+        assertTrue(service.projectInfo(P).layerBytes() <= project.layerBytes() - usage.exclusiveBytes(),
+                "deleting the branch frees what only it used");
+    }
+
+    @Test
+    void oneTimelinesGarbageCollectionFailureIsReportedAndTheOthersAreStillCollected() throws Exception {
+        service.create(P, "dev/alex", "development", null);
+        TimelineId broken = timeline("development");
+        PageStore failing = new FailingGcStore(store, broken);
+        GarbageCollector gc = new GarbageCollector(catalog, failing, service);
+        GarbageCollector.Report report = gc.collect(P);
+        assertEquals(3, report.entries().size());
+        for (GarbageCollector.Entry e : report.entries()) {
+            if (e.timeline().equals(broken)) {
+                assertTrue(e.error().contains("disk on fire"), e.toString());
+            } else {
+                assertEquals(null, e.error(), e.toString());
+            }
+        }
+        assertEquals(1, gc.failures());
+        assertEquals(ErrorCode.NOT_FOUND, assertThrows(BranchException.class, () -> gc.collect("nope")).code());
+    }
+
+    /** The real store, except that collecting {@code broken} fails as a disk error would. */
+    private record FailingGcStore(PageStore store, TimelineId broken) implements PageStore {
+        @Override
+        public TimelineId createRootTimeline(int uid, int gid) throws java.io.IOException {
+            return store.createRootTimeline(uid, gid);
+        }
+
+        @Override
+        public TimelineId createBranch(TimelineId ancestor, long ancestorLsn) throws java.io.IOException {
+            return store.createBranch(ancestor, ancestorLsn);
+        }
+
+        @Override
+        public Timeline timeline(TimelineId id) {
+            return store.timeline(id);
+        }
+
+        @Override
+        public java.util.Set<TimelineId> timelines() {
+            return store.timelines();
+        }
+
+        @Override
+        public java.util.Optional<dev.pgbranch.storage.Ancestor> ancestor(TimelineId id) {
+            return store.ancestor(id);
+        }
+
+        @Override
+        public void deleteTimeline(TimelineId id) throws java.io.IOException {
+            store.deleteTimeline(id);
+        }
+
+        @Override
+        public dev.pgbranch.storage.GcResult collectGarbage(TimelineId id, long horizonLsn) throws java.io.IOException {
+            if (id.equals(broken)) {
+                throw new java.io.IOException("disk on fire");
+            }
+            return store.collectGarbage(id, horizonLsn);
+        }
+
+        @Override
+        public dev.pgbranch.storage.TimelineUsage usage(TimelineId id) throws java.io.IOException {
+            return store.usage(id);
+        }
+
+        @Override
+        public void flush() throws java.io.IOException {
+            store.flush();
+        }
+
+        @Override
+        public dev.pgbranch.storage.StoreStats stats() {
+            return store.stats();
+        }
+
+        @Override
+        public void close() {
+            // the test closes the real store
+        }
     }
 
     @Test

@@ -11,7 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BranchNameTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"production", "dev/alex", "feature/JIRA-123_fix.v2", "a", "a..b", "ü/ß", "release/2026.11"})
+    @ValueSource(strings = {"production", "dev/alex", "feature/JIRA-123_fix.v2", "a", "a..b", "ü/ß", "release/2026.11",
+            "dev/alex_old_20261124T081500Z", "dev/alex_old_20261124T081500Z_2"})
     void acceptsOrdinaryNamesIncludingSlashes(String name) {
         assertEquals(name, BranchName.of(name).value());
     }

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Set;
@@ -175,6 +176,47 @@ class CatalogTest {
         reopened.update(s -> s.withPortBase(61000));
         assertEquals(61000, Catalog.open(file(), 1).state().portBase());
         assertFalse(Files.exists(dir.resolve("catalog.json.tmp")), "the next write replaced and renamed it");
+    }
+
+    @Test
+    void theRetentionWindowSurvivesAReopenAndDefaultsToSevenDays() throws IOException {
+        Catalog catalog = Catalog.open(file(), 60000);
+        CatalogState written = catalog.update(CatalogTest::threeBranches);
+        assertEquals(Duration.ofDays(7), written.project("default").orElseThrow().retention());
+        Project shorter = written.project("default").orElseThrow().withRetention(Duration.ofHours(12));
+        catalog.update(s -> s.withProject(shorter));
+        assertTrue(Files.readString(file()).contains("\"retention\" : \"PT12H\""), Files.readString(file()));
+        Project read = Catalog.open(file(), 1).state().project("default").orElseThrow();
+        assertEquals(Duration.ofHours(12), read.retention());
+        assertEquals(shorter, read, "changing the window keeps the branches");
+    }
+
+    @Test
+    void aFileWrittenBeforeRetentionExistedReadsAsSevenDays() throws IOException {
+        Catalog.open(file(), 60000).update(CatalogTest::threeBranches);
+        String json = Files.readString(file());
+        String old = json.replaceAll("\\s*\"retention\" : \"[^\"]*\",", "");
+        assertFalse(old.contains("retention"), old);
+        Files.writeString(file(), old);
+        Catalog reopened = Catalog.open(file(), 1);
+        assertEquals(Duration.ofDays(7), reopened.state().project("default").orElseThrow().retention());
+        assertEquals(3, reopened.state().project("default").orElseThrow().branches().size());
+        reopened.update(s -> s.withPortBase(61000));
+        assertTrue(Files.readString(file()).contains("\"retention\" : \"PT168H\""), "written explicitly from then on");
+    }
+
+    @Test
+    void aNegativeOrUnreadableRetentionInTheFileIsRejected() throws IOException {
+        Catalog.open(file(), 60000).update(CatalogTest::threeBranches);
+        String json = Files.readString(file());
+        for (String bad : new String[] {"-PT1H", "seven days"}) {
+            Files.writeString(file(), json.replace("\"PT168H\"", "\"" + bad + "\""));
+            CatalogException e = assertThrows(CatalogException.class, () -> Catalog.open(file(), 60000));
+            assertTrue(e.getMessage().contains("inconsistent") && e.getMessage().contains("retention"), e.getMessage());
+        }
+        Files.writeString(file(), json.replace("\"PT168H\"", "7"));
+        CatalogException e = assertThrows(CatalogException.class, () -> Catalog.open(file(), 60000));
+        assertTrue(e.getMessage().contains(file().toString()), e.getMessage());
     }
 
     @Test

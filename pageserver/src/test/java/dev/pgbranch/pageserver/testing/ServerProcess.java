@@ -256,6 +256,11 @@ public final class ServerProcess implements AutoCloseable {
         return mounts;
     }
 
+    /** The server's whole log (all runs since {@link #start}), while the data directory exists. */
+    public Path logFile() {
+        return log;
+    }
+
     /** The last 60 lines of the server's log, for failure messages. */
     public String logTail() {
         try {
