@@ -45,6 +45,7 @@ import java.util.function.Supplier;
  * DELETE /v1/projects/{p}/branches/{b}                  delete
  * POST   /v1/projects/{p}/branches/{b}/reset            reset from parent
  * POST   /v1/projects/{p}/branches/{b}/restore          restore  {"at", "backup"?: true|false}
+ *                                                       (the answer names the backup branch as "backup")
  * GET    /v1/projects/{p}/branches/{b}/connection       connection strings (branch port, routing port)
  * POST   /v1/projects/{p}/branches/{b}/compute/start    start the compute
  * POST   /v1/projects/{p}/branches/{b}/compute/stop     stop the compute
@@ -274,8 +275,15 @@ public final class ApiServer implements AutoCloseable {
                     if (backup != null && !backup.isBoolean()) {
                         throw new BranchException(ErrorCode.BAD_REQUEST, "field 'backup' must be true or false");
                     }
-                    yield ok(branchJson(branches.restore(project, branch, text(body, "at", true),
-                            backup == null || backup.booleanValue())));
+                    String before = branches.show(project, branch).timeline();
+                    ObjectNode restored = branchJson(branches.restore(project, branch, text(body, "at", true),
+                            backup == null || backup.booleanValue()));
+                    // The backup branch is the one now holding the timeline the branch had before.
+                    branches.list(project).stream()
+                            .filter(b -> b.timeline().equals(before) && b.name().startsWith(branch + "_old_"))
+                            .findFirst()
+                            .ifPresent(b -> restored.put("backup", b.name()));
+                    yield ok(restored);
                 }
                 case "connection" -> method.equals("GET") ? ok(connectionJson(branches.connection(project, branch)))
                         : methodNotAllowed(exchange, "GET");

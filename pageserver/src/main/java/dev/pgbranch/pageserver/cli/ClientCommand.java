@@ -8,6 +8,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
 import java.util.concurrent.Callable;
 
 /**
@@ -102,7 +105,7 @@ abstract class ClientCommand implements Callable<Integer> {
             table.row(b.path("name").asText(), text(b, "parent"), b.path("protected").asBoolean() ? "yes" : "no",
                     b.path("port").asInt(), b.path("computeState").asText(), text(b, "parentLsn"),
                     text(b, "headLsn"), bytes(b, "exclusiveBytes"), bytes(b, "sharedBytes"), bytes(b, "pendingBytes"),
-                    b.path("createdAt").asText());
+                    seconds(b.path("createdAt").asText()));
             known &= b.path("exclusiveBytes").isIntegralNumber() && b.path("pendingBytes").isIntegralNumber();
             exclusive += b.path("exclusiveBytes").asLong();
             pending += b.path("pendingBytes").asLong();
@@ -112,6 +115,15 @@ abstract class ClientCommand implements Callable<Integer> {
             out().println("exclusive " + Bytes.human(exclusive) + ", pending " + Bytes.human(pending)
                     + "; 'pgbranch project show' has the project's total");
             out().flush();
+        }
+    }
+
+    /** An ISO instant to whole seconds for a table column; anything else as it is. */
+    private static String seconds(String instant) {
+        try {
+            return Instant.parse(instant).truncatedTo(ChronoUnit.SECONDS).toString();
+        } catch (DateTimeParseException e) {
+            return instant;
         }
     }
 

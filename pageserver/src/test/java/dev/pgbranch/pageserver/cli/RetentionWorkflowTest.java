@@ -88,6 +88,7 @@ class RetentionWorkflowTest {
         JsonNode backup = backups.getFirst();
         String backupName = backup.path("name").asText();
         assertTrue(backupName.matches("dev/alex_old_\\d{8}T\\d{6}Z"), backupName);
+        assertEquals(backupName, restored.path("backup").asText(), "the restore names its backup");
         assertEquals("development", backup.path("parent").asText(), "same parent as dev/alex");
         assertFalse(backup.path("protected").asBoolean());
         assertTrue(server.cliOk("branch", "list").contains(backupName), "shown in the table too");
@@ -102,7 +103,7 @@ class RetentionWorkflowTest {
 
         // --no-backup: no new branch.
         int count = server.cliJson("branch", "list").path("branches").size();
-        server.cliJson("branch", "restore", "dev/alex", "--at", good, "--no-backup");
+        assertTrue(server.cliJson("branch", "restore", "dev/alex", "--at", good, "--no-backup").path("backup").isMissingNode());
         assertEquals(count, server.cliJson("branch", "list").path("branches").size());
         assertEquals(1, branchesStartingWith("dev/alex_old_").size());
 
