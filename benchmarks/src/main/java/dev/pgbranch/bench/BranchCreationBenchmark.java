@@ -1,14 +1,10 @@
 package dev.pgbranch.bench;
 
-import dev.pgbranch.storage.Namespace;
 import dev.pgbranch.storage.PageStore;
 import dev.pgbranch.storage.StoreOptions;
 import dev.pgbranch.storage.StoreStats;
-import dev.pgbranch.storage.Timeline;
 import dev.pgbranch.storage.TimelineId;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -25,9 +21,14 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Timeline (branch) creation on a small and a large parent: it must not depend on the parent's
- * size (no page is copied). Each created branch is deleted outside the measured time, so the
- * manifest does not grow across invocations. With and without fsync (manifest, marks file).
+ * Timeline (branch) creation on parents of 10 MB, 1 GB and (full suite: {@code -p
+ * parentMegabytes=10,1024,10240}) 10 GB of pages: it must not depend on the parent's size (no
+ * page is copied). Each created branch is deleted outside the measured time, so the manifest
+ * does not grow across invocations. With and without fsync (manifest, marks file).
+ *
+ * <p>The parent is built with fsync off and in 1 MB writes ({@link BenchData#parent}), once per
+ * run when the suite runner gives a cache directory, and the store is reopened for the
+ * measurement so that its data is at rest in layer files.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)
@@ -44,7 +45,7 @@ public class BranchCreationBenchmark {
     @Param({"true", "false"})
     public boolean fsync;
 
-    private Path directory;
+    private BenchData.Parent fixture;
     private PageStore store;
     private TimelineId parent;
     private long branchLsn;
@@ -52,17 +53,11 @@ public class BranchCreationBenchmark {
 
     @Setup(Level.Trial)
     public void createParent() throws IOException {
-        directory = Files.createTempDirectory("pgbranch-bench-branch");
-        StoreOptions options = new StoreOptions(64L << 20, 256L << 20, fsync);
-        store = PageStore.open(directory, options);
-        parent = store.createRootTimeline(0, 0);
-        Timeline t = store.timeline(parent);
-        BenchData.fill(t, "relation", (long) parentMegabytes * (1 << 20) / Namespace.PAGE_SIZE);
-        branchLsn = t.lastLsn();
-        // Close and reopen so that the parent's data is on disk and writeback of it does not
-        // slow the fsyncs being measured.
-        store.close();
-        store = PageStore.open(directory, options);
+        fixture = BenchData.parent(parentMegabytes);
+        store = PageStore.open(fixture.directory(),
+                BenchData.noBackgroundCompaction(new StoreOptions(64L << 20, 256L << 20, fsync)));
+        parent = fixture.timeline();
+        branchLsn = store.timeline(parent).lastLsn();
         StoreStats stats = store.stats();
         System.out.printf("%nparent: %d MB, %d layer files, %d layer bytes%n", parentMegabytes, stats.layerFiles(),
                 stats.layerBytes());
@@ -85,6 +80,6 @@ public class BranchCreationBenchmark {
     @TearDown(Level.Trial)
     public void close() throws IOException {
         store.close();
-        BenchData.delete(directory);
+        fixture.release();
     }
 }

@@ -45,7 +45,7 @@ public class GetPageBenchmark {
     @Param({"pageCache", "layerFiles"})
     public String source;
 
-    @Param({"0", "32"})
+    @Param({"0", "1", "5", "20"})
     public int depth;
 
     private Path directory;
@@ -57,25 +57,32 @@ public class GetPageBenchmark {
     @Setup(Level.Trial)
     public void setUp() throws IOException {
         directory = Files.createTempDirectory("pgbranch-bench-getpage");
-        long cacheBytes = source.equals("pageCache") ? 256L << 20 : 0;
-        PageStore writer = PageStore.open(directory, StoreOptions.defaults().withInMemoryLayerBytes(16L << 20));
-        var id = writer.createRootTimeline(0, 0);
-        Timeline t = writer.timeline(id);
-        file = BenchData.fill(t, "relation", PAGES);
-        writer.flush();
-        for (int d = 0; d < depth; d++) {
-            id = writer.createBranch(id, t.lastLsn());
-            t = writer.timeline(id);
-            BenchData.fill(t, "own-" + d, 16);
+        try {
+            long cacheBytes = source.equals("pageCache") ? 256L << 20 : 0;
+            StoreOptions options = BenchData.noBackgroundCompaction(StoreOptions.defaults().withInMemoryLayerBytes(16L << 20));
+            PageStore writer = PageStore.open(directory, options);
+            var id = writer.createRootTimeline(0, 0);
+            Timeline t = writer.timeline(id);
+            file = BenchData.fill(t, "relation", PAGES);
             writer.flush();
-        }
-        writer.close();
-        store = PageStore.open(directory, StoreOptions.defaults().withPageCacheBytes(cacheBytes));
-        timeline = store.timeline(id);
-        if (cacheBytes > 0) {
-            for (int n = 0; n < PAGES; n++) {
-                read(n);
+            for (int d = 0; d < depth; d++) {
+                id = writer.createBranch(id, t.lastLsn());
+                t = writer.timeline(id);
+                BenchData.fill(t, "own-" + d, 16);
+                writer.flush();
             }
+            writer.close();
+            store = PageStore.open(directory, options.withPageCacheBytes(cacheBytes));
+            timeline = store.timeline(id);
+            if (cacheBytes > 0) {
+                for (int n = 0; n < PAGES; n++) {
+                    read(n);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // JMH runs no @TearDown after a failed @Setup: leave no directory behind.
+            BenchData.delete(directory);
+            throw e;
         }
     }
 

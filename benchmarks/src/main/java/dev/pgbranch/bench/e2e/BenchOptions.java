@@ -15,7 +15,10 @@ import java.util.Set;
  * <p>Immutable and thread-safe.
  *
  * @param quick the quick mode's defaults are in effect
- * @param only run only this group (one of {@link #GROUPS}), or null for all
+ * @param only run only this group (one of {@link #GROUPS}), or null for all but {@code profile}
+ * @param skip groups not to run
+ * @param tpsScales the scales the TPS group runs at (those of {@code scales} among 10 and the
+ *     largest by default)
  * @param scales pgbench scale factors, ascending; branch creation, first query and reset run at
  *     each, TPS and the five-branch storage figure at the largest
  * @param seconds {@code pgbench -T}
@@ -27,17 +30,30 @@ import java.util.Set;
  * @param serverClasspath if not null, the launcher runs these classes ({@code PGBRANCH_CLASSPATH})
  * @param note free text recorded with the conditions (e.g. "machine shared with other jobs")
  */
-record BenchOptions(boolean quick, String only, List<Integer> scales, int seconds, int rounds, int clients, int threads,
-        Path output, Path launcher, String serverClasspath, String note) {
+record BenchOptions(boolean quick, String only, Set<String> skip, List<Integer> scales, List<Integer> tpsScales,
+        int seconds, int rounds, int clients, int threads, Path output, Path launcher, String serverClasspath,
+        String note) {
 
-    /** The measurement groups {@code --only} accepts. */
-    static final Set<String> GROUPS = Set.of("create", "first-query", "reset", "tps", "storage");
+    /**
+     * The measurement groups {@code --only} and {@code --skip} accept. {@code profile} (JFR and CPU
+     * split of a TPC-B run through the proxy) runs only when asked for.
+     */
+    static final Set<String> GROUPS = Set.of("jmh", "create", "first-query", "reset", "tps", "storage", "profile");
+
+    /** The groups that need the pgbranch server and the plain cluster. */
+    static final Set<String> END_TO_END = Set.of("create", "first-query", "reset", "tps", "storage", "profile");
 
     static final String USAGE = """
-            usage: scripts/bench [--quick] [--only create|first-query|reset|tps|storage] [options]
-              --quick               scales 1,10 and pgbench -T 10 (default: scales 10,60 and -T 30)
+            usage: scripts/bench [--quick] [--only GROUP | --skip GROUP,...] [--profile] [options]
+              groups: jmh create first-query reset tps storage (all run by default), profile
+              --quick               scales 1,10, pgbench -T 5, short JMH (default: scales 1,10,30,60, -T 30)
               --only GROUP          run one group (the pgbench -i loads it needs always run)
-              --scales A,B          pgbench scale factors
+              --skip A,B            run every default group but these
+              --profile             same as --only profile: JFR of the server and the CPU split of
+                                    processes and threads during pgbench TPC-B through the proxy,
+                                    then straight to the compute (largest scale, -T --seconds each)
+              --scales A,B          pgbench scale factors (branch creation vs size runs at each)
+              --tps-scales A,B      scales of the TPS runs (default: 10 and the largest)
               --seconds N           pgbench -T for the TPS runs
               --rounds N            A/B rounds of each TPS run (default 2)
               --clients N           pgbench -c (default 4)
@@ -56,6 +72,16 @@ record BenchOptions(boolean quick, String only, List<Integer> scales, int second
         if (only != null && !GROUPS.contains(only)) {
             throw new IllegalArgumentException("--only must be one of " + GROUPS + ", not " + only);
         }
+        skip = Set.copyOf(skip);
+        for (String group : skip) {
+            if (!GROUPS.contains(group)) {
+                throw new IllegalArgumentException("--skip takes groups of " + GROUPS + ", not " + group);
+            }
+        }
+        tpsScales = List.copyOf(tpsScales);
+        if (tpsScales.stream().anyMatch(s -> s < 1)) {
+            throw new IllegalArgumentException("--tps-scales must be positive: " + tpsScales);
+        }
         if (seconds < 1 || rounds < 1 || clients < 1 || threads < 1 || clients % threads != 0) {
             throw new IllegalArgumentException("--seconds, --rounds, --clients, --threads must be positive "
                     + "and clients a multiple of threads");
@@ -65,8 +91,11 @@ record BenchOptions(boolean quick, String only, List<Integer> scales, int second
     static BenchOptions parse(String... args) {
         boolean quick = List.of(args).contains("--quick");
         String only = null;
-        List<Integer> scales = quick ? List.of(1, 10) : List.of(10, 60);
-        int seconds = quick ? 10 : 30;
+        Set<String> skip = new java.util.HashSet<>();
+        List<Integer> scales = quick ? List.of(1, 10) : List.of(1, 10, 30, 60);
+        List<Integer> tpsScales = null;
+        // Quick: pgbench -T 5 keeps the whole quick suite (JMH included) under 5 minutes on 2 cores.
+        int seconds = quick ? 5 : 30;
         int rounds = 2;
         int clients = 4;
         int threads = 2;
@@ -79,13 +108,10 @@ record BenchOptions(boolean quick, String only, List<Integer> scales, int second
             switch (arg) {
                 case "--quick" -> { }
                 case "--only" -> only = value(args, ++i, arg);
-                case "--scales" -> {
-                    List<Integer> parsed = new ArrayList<>();
-                    for (String s : value(args, ++i, arg).split(",")) {
-                        parsed.add(integer(s, arg));
-                    }
-                    scales = parsed.stream().sorted().distinct().toList();
-                }
+                case "--profile" -> only = "profile";
+                case "--skip" -> skip.addAll(List.of(value(args, ++i, arg).split(",")));
+                case "--tps-scales" -> tpsScales = integers(value(args, ++i, arg), arg);
+                case "--scales" -> scales = integers(value(args, ++i, arg), arg);
                 case "--seconds" -> seconds = integer(value(args, ++i, arg), arg);
                 case "--rounds" -> rounds = integer(value(args, ++i, arg), arg);
                 case "--clients" -> clients = integer(value(args, ++i, arg), arg);
@@ -103,13 +129,25 @@ record BenchOptions(boolean quick, String only, List<Integer> scales, int second
         if (!Files.isExecutable(launcher)) {
             throw new IllegalArgumentException(launcher + " is not an executable pgbranch launcher (see --pgbranch)");
         }
-        return new BenchOptions(quick, only, scales, seconds, rounds, clients, threads, output.toAbsolutePath(),
-                launcher.toAbsolutePath(), classpath, note);
+        if (tpsScales == null) {
+            List<Integer> chosen = scales;
+            tpsScales = scales.stream().filter(s -> s == 10 || s.equals(chosen.getLast())).toList();
+        }
+        return new BenchOptions(quick, only, skip, scales, tpsScales, seconds, rounds, clients, threads,
+                output.toAbsolutePath(), launcher.toAbsolutePath(), classpath, note);
     }
 
     /** Whether {@code group} is measured in this run. */
     boolean wants(String group) {
-        return only == null || only.equals(group);
+        if (only != null) {
+            return only.equals(group);
+        }
+        return !skip.contains(group) && !group.equals("profile");
+    }
+
+    /** Whether any group that needs the pgbranch server and the plain cluster runs. */
+    boolean wantsEndToEnd() {
+        return END_TO_END.stream().anyMatch(this::wants);
     }
 
     int largestScale() {
@@ -120,7 +158,9 @@ record BenchOptions(boolean quick, String only, List<Integer> scales, int second
         Map<String, Object> map = new LinkedHashMap<>();
         map.put("quick", quick);
         map.put("only", only == null ? "all" : only);
+        map.put("skip", new java.util.TreeSet<>(skip));
         map.put("scales", scales);
+        map.put("tpsScales", tpsScales);
         map.put("pgbenchSeconds", seconds);
         map.put("rounds", rounds);
         map.put("clients", clients);
@@ -146,6 +186,14 @@ record BenchOptions(boolean quick, String only, List<Integer> scales, int second
             throw new IllegalArgumentException(option + " needs a value");
         }
         return args[i];
+    }
+
+    private static List<Integer> integers(String list, String option) {
+        List<Integer> parsed = new ArrayList<>();
+        for (String s : list.split(",")) {
+            parsed.add(integer(s, option));
+        }
+        return parsed.stream().sorted().distinct().toList();
     }
 
     private static int integer(String s, String option) {

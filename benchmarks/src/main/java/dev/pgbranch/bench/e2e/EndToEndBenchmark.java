@@ -14,7 +14,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.LocalTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
@@ -27,30 +26,40 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.IntFunction;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * The end-to-end benchmark: pgbranch measured the way a user meets it, each figure next to its
- * reference on plain PostgreSQL on local disk, measured in the same run on the same machine.
+ * The benchmark suite: the storage engine under JMH ({@link JmhSuite}), then pgbranch measured
+ * the way a user meets it, each figure next to its reference on plain PostgreSQL on local disk,
+ * measured in the same run on the same machine.
  *
  * <p>Setup: a {@code pgbranch server} (started through the {@code ./pgbranch} launcher over a
  * fresh data directory) and a plain cluster {@code initdb}'d by the driver in a temporary
  * directory with the settings copied from the {@code development} compute. Branches are reached
- * through the connection string the API hands out (the proxy, once it is wired).
+ * through the connection string the API hands out (the proxy).
  *
  * <p>Per scale S (ascending): {@code pgbench -i -s S} on {@code development} and into a database
  * {@code src_sS} of the plain cluster (timed both ways); bytes on disk of both after the load;
  * {@code POST /branches} latency (median of 5) with the parent's compute running and stopped vs
  * {@code CREATE DATABASE x TEMPLATE src_sS} (median of 5) and vs {@code pg_ctl start} (median of
- * 5); time to first query (create + connect + {@code SELECT 1}; median of 3) vs the same with
- * {@code CREATE DATABASE}; reset end to end (reset until the branch answers with its parent's
- * data; median of 3) vs {@code DROP DATABASE} + {@code CREATE DATABASE ... TEMPLATE} + connect.
- * At the largest scale: pgbench TPS (TPC-B and {@code -S}) on a branch (through the proxy, and
- * straight to its compute) vs a template copy, alternating, and the bytes on disk (without
- * either side's write-ahead log) after five branches / five copies that each update 1%
- * of {@code pgbench_accounts}, once as a contiguous range and once strided over every page.
+ * 5), drawn as a chart of creation time vs database size over every scale; time to first query
+ * (create + connect + {@code SELECT 1}; median of 3) vs the same with {@code CREATE DATABASE} and
+ * vs {@code pg_ctl start}, and at the largest scale again while pgbench runs on the parent (the
+ * reference under the same pgbench on another copy in the plain cluster); reset end to end
+ * (reset until the branch answers with its parent's data; median of 3) vs {@code DROP DATABASE}
+ * + {@code CREATE DATABASE ... TEMPLATE} + connect. At the TPS scales (10 and the largest by
+ * default): pgbench TPS (TPC-B and {@code -S}) on a branch (through the proxy, and straight to
+ * its compute) vs a template copy, alternating. At the largest scale: the bytes on disk (without
+ * either side's write-ahead log) after five branches / five copies that each update 1% of
+ * {@code pgbench_accounts}, once as a contiguous range and once strided over every page.
+ * {@code --profile} instead records where the server's time goes during TPC-B through the proxy
+ * ({@link ServerProfile}).
+ *
+ * <p>Progress lines name the step, the time elapsed and an estimate of the time left
+ * ({@link Progress}).
  *
  * <p>Whatever happens, everything started is stopped by pid and the temporary directory is
  * deleted ({@link Cleanup}, also on Ctrl-C); the results written so far stay in the run's
@@ -73,8 +82,7 @@ public final class EndToEndBenchmark {
             "wal_sync_method", "shared_buffers", "max_wal_size", "checkpoint_timeout", "data_checksums");
 
     private final BenchOptions options;
-    private final PrintStream progress;
-    private final DateTimeFormatter clock = DateTimeFormatter.ofPattern("HH:mm:ss");
+    private final Progress progress;
     private Report report;
     private Machine machine;
     private PgbranchServer server;
@@ -82,10 +90,16 @@ public final class EndToEndBenchmark {
     private Path root;
     private PlainCluster plain;
     private Pgbench pgbench;
+    /** Plain-cluster database size per scale (bytes of src_sN), for the creation-vs-size chart. */
+    private final Map<Integer, Long> databaseBytes = new TreeMap<>();
+    /** Per scale: median ms of branch creation (parent stopped, parent running) and of CREATE DATABASE. */
+    private final Map<Integer, double[]> creation = new TreeMap<>();
+    /** Median ms of pg_ctl start per scale, for the first-query rows. */
+    private final Map<Integer, Double> pgCtlStart = new TreeMap<>();
 
     EndToEndBenchmark(BenchOptions options, PrintStream progress) {
         this.options = options;
-        this.progress = progress;
+        this.progress = new Progress(progress, System::nanoTime);
     }
 
     public static void main(String[] args) {
@@ -146,48 +160,16 @@ public final class EndToEndBenchmark {
             machine.put("pgbranchBuild", describeBuild());
             report.machine(machine.snapshot());
             report.write();
-            log("results: " + report.directory());
-
-            log("starting pgbranch server (" + options.launcher() + ")");
-            server = PgbranchServer.start(options.launcher(), options.serverClasspath(), root.resolve("pgbranch"),
-                    root.resolve("server.log"));
-            cleanup.push("stop pgbranch server pid " + server.pid(), server::close);
-            Endpoint development = awake("development");
-            String computePort = Sql.queryText("port of development's compute", development, "SHOW port");
-            String path = computePort.equals(Integer.toString(development.port())) ? "direct to the compute"
-                    : "through the wire proxy (compute on port " + computePort + ")";
-            machine.put("branchConnections", "the API's connection uri, " + path);
-            log("development: " + development + ", " + path);
-
-            log("initdb of the plain cluster");
-            plain = PlainCluster.initialize(bin, root.resolve("plain"), root.resolve("plain-run"), randomPassword());
-            cleanup.push("stop plain cluster", plain::close);
-            plain.configure(copiedSettings(development));
-            plain.start();
-            pgbench = new Pgbench(bin, root);
-            recordSettings(development);
-
-            List<Integer> scales = options.only() != null && options.only().equals("tps")
-                    ? List.of(options.largestScale()) : options.scales();
-            for (int scale : scales) {
-                load(scale);
-                if (options.wants("create")) {
-                    branchCreation(scale);
-                }
-                if (options.wants("first-query")) {
-                    firstQuery(scale);
-                }
-                if (options.wants("reset")) {
-                    reset(scale);
-                }
+            JmhSuite jmh = new JmhSuite(options.quick(), root.resolve("jmh-parents"));
+            plan(jmh);
+            log("results: " + report.directory() + " (estimated " + Progress.clock(progress.remainingSeconds()) + ")");
+            if (options.wants("jmh")) {
+                storageEngine(jmh);
             }
-            if (options.wants("tps")) {
-                throughput(options.largestScale());
+            if (options.wantsEndToEnd()) {
+                endToEnd(bin);
             }
-            if (options.wants("storage")) {
-                storageOfBranches(options.largestScale());
-            }
-            log("done");
+            log("done in " + Progress.clock(progress.elapsedSeconds()));
             return report.directory();
         } catch (BenchException e) {
             failure = e.getMessage();
@@ -207,16 +189,141 @@ public final class EndToEndBenchmark {
         }
     }
 
+    /** Declares the estimated seconds of every step this run will take, for the progress ETA. */
+    private void plan(JmhSuite jmh) {
+        if (options.wants("jmh")) {
+            progress.plan(jmh.estimateSeconds());
+        }
+        if (!options.wantsEndToEnd()) {
+            return;
+        }
+        progress.plan(20);
+        List<Integer> scales = loadedScales();
+        int pgbenchSeconds = options.seconds() + 1;
+        for (int scale : scales) {
+            progress.plan(4 + scale / 3);
+            if (options.wants("create")) {
+                progress.plan(12 + scale / 4);
+            }
+            if (options.wants("first-query")) {
+                progress.plan(3 + scale / 6 + (scale == options.largestScale() ? 14 + scale / 5 : 0));
+            }
+            if (options.wants("reset")) {
+                progress.plan(4 + scale / 4);
+            }
+            if (options.wants("tps") && options.tpsScales().contains(scale)) {
+                progress.plan(4L * options.rounds() * 3 * pgbenchSeconds / 2 + 5);
+            }
+        }
+        if (options.wants("storage")) {
+            progress.plan(45 + options.largestScale());
+        }
+        if (options.wants("profile")) {
+            progress.plan(2L * options.seconds() + 30);
+        }
+    }
+
+    /** The scales loaded with pgbench -i: every scale, or only those the selected group needs. */
+    private List<Integer> loadedScales() {
+        if (options.only() != null && options.only().equals("tps")) {
+            return options.tpsScales();
+        }
+        if (options.only() != null && options.only().equals("profile")) {
+            return List.of(options.largestScale());
+        }
+        return options.scales();
+    }
+
+    // ------------------------------------------------------------------------------ JMH
+
+    private void storageEngine(JmhSuite jmh) {
+        cleanup.push("delete JMH parents", () -> deleteTree(root.resolve("jmh-parents")));
+        List<JmhSuite.Case> cases = jmh.plan();
+        int[] index = {0};
+        List<JmhSuite.Row> rows = jmh.run(report.directory(), c -> progress.step("JMH " + ++index[0] + "/" + cases.size()
+                + ": " + c.title(), jmh.estimateSeconds(c)), failure -> {
+                    log("JMH FAILED: " + failure);
+                    report.note("JMH: " + failure);
+                });
+        report.addJmh(rows);
+        for (JmhSuite.Row r : rows) {
+            log("JMH " + JmhSuite.describe(r));
+        }
+        for (JmhSuite.Comparison c : JmhSuite.comparisons(rows)) {
+            add(c.name(), c.value(), c.reference(), c.unit(), c.measures(), c.referenceMeasures(),
+                    c.details() + "; JMH " + (options.quick() ? "quick: 1 warm-up x 1 s, 1 x 1 s measured"
+                            : "2 warm-up x 1 s, 3 x 2 s measured") + ", 1 fork, engine fsync on unless stated; "
+                            + "parents built with fsync off and reopened");
+        }
+        deleteTree(root.resolve("jmh-parents"));
+    }
+
+    // ------------------------------------------------------------------------------ end to end
+
+    private void endToEnd(Path bin) {
+        progress.step("starting pgbranch server (" + options.launcher() + ")", 20);
+        server = PgbranchServer.start(options.launcher(), options.serverClasspath(), root.resolve("pgbranch"),
+                root.resolve("server.log"));
+        cleanup.push("stop pgbranch server pid " + server.pid(), server::close);
+        Endpoint development = awake("development");
+        String computePort = Sql.queryText("port of development's compute", development, "SHOW port");
+        String path = computePort.equals(Integer.toString(development.port())) ? "direct to the compute"
+                : "through the wire proxy (compute on port " + computePort + ")";
+        machine.put("branchConnections", "the API's connection uri, " + path);
+        log("development: " + development + ", " + path);
+
+        log("initdb of the plain cluster");
+        plain = PlainCluster.initialize(bin, root.resolve("plain"), root.resolve("plain-run"), randomPassword());
+        cleanup.push("stop plain cluster", plain::close);
+        plain.configure(copiedSettings(development));
+        plain.start();
+        pgbench = new Pgbench(bin, root);
+        recordSettings(development);
+
+        for (int scale : loadedScales()) {
+            load(scale);
+            if (options.wants("profile")) {
+                progress.step("profile: JFR + CPU split of pgbench TPC-B through the proxy, then straight to the "
+                        + "compute (s=" + scale + ")", 2L * options.seconds() + 30);
+                new ServerProfile(server, pgbench, report, progress::log).run(scale, options);
+                continue;
+            }
+            if (options.wants("create")) {
+                branchCreation(scale);
+            }
+            if (options.wants("first-query")) {
+                firstQuery(scale);
+                if (scale == options.largestScale()) {
+                    firstQueryUnderLoad(scale);
+                }
+            }
+            if (options.wants("reset")) {
+                reset(scale);
+            }
+            if (options.wants("tps") && options.tpsScales().contains(scale)) {
+                throughput(scale);
+            }
+        }
+        if (options.wants("create")) {
+            creationChart();
+        }
+        if (options.wants("storage")) {
+            storageOfBranches(options.largestScale());
+        }
+    }
+
     // ------------------------------------------------------------------------------ 0. load
 
     private void load(int scale) {
+        progress.step("pgbench -i -s " + scale + " on development, then on the plain cluster", 4 + scale / 3);
         Endpoint development = awake("development");
-        log("pgbench -i -s " + scale + " on development");
         long branchNanos = pgbench.initialize(development, scale);
         String source = source(scale);
         Sql.execute("CREATE DATABASE " + source, admin(), "CREATE DATABASE " + source);
         log("pgbench -i -s " + scale + " on the plain cluster (" + source + ")");
         long plainNanos = pgbench.initialize(plain.endpoint(source), scale);
+        databaseBytes.put(scale, Long.parseLong(Sql.queryText("size of " + source, admin(),
+                "SELECT pg_database_size(" + Sql.literal(source) + ")")));
         add("pgbench_init_s" + scale, seconds(branchNanos), seconds(plainNanos), "s",
                 "pgbench -i -s " + scale + " on the development branch through its connection string",
                 "pgbench -i -s " + scale + " into a new database of the plain cluster",
@@ -237,6 +344,7 @@ public final class EndToEndBenchmark {
     // ------------------------------------------------------------------------------ 1. create
 
     private void branchCreation(int scale) {
+        progress.step("branch creation vs CREATE DATABASE ... TEMPLATE vs pg_ctl start (s=" + scale + ")", 12 + scale / 4);
         Endpoint development = awake("development");
         // The load leaves dirty buffers on both sides: flush them first so that no sample pays for it.
         checkpoint(development);
@@ -270,15 +378,17 @@ public final class EndToEndBenchmark {
             starts[i] = plain.start();
         }
 
+        creation.put(scale, new double[] {median(stopped), median(running), median(copies)});
+        pgCtlStart.put(scale, median(starts));
         String templateWhat = "CREATE DATABASE x TEMPLATE src_s" + scale + " (default strategy, PostgreSQL "
                 + machine.get("postgresMajor") + ") on the plain cluster, statement time over pgjdbc";
         add("branch_create_parent_running_s" + scale, median(running), median(copies), "ms",
                 "POST /v1/projects/default/branches from development, its compute running (includes its CHECKPOINT)",
-                templateWhat, "median of " + CREATE_SAMPLES + "; pgbranch samples " + samples(running)
+                templateWhat, "median of " + CREATE_SAMPLES + "; database size " + megabytes(scale) + "; pgbranch samples " + samples(running)
                         + "; reference samples " + samples(copies));
         add("branch_create_parent_stopped_s" + scale, median(stopped), median(copies), "ms",
                 "POST /v1/projects/default/branches from development, its compute stopped",
-                templateWhat, "median of " + CREATE_SAMPLES + "; pgbranch samples " + samples(stopped)
+                templateWhat, "median of " + CREATE_SAMPLES + "; database size " + megabytes(scale) + "; pgbranch samples " + samples(stopped)
                         + "; reference samples " + samples(copies));
         add("branch_create_vs_pg_ctl_start_s" + scale, median(stopped), median(starts), "ms",
                 "POST /v1/projects/default/branches from development, its compute stopped",
@@ -308,7 +418,8 @@ public final class EndToEndBenchmark {
 
     private void firstQuery(int scale) {
         String parentState = server.show("development").path("computeState").asText();
-        log("time to first query x" + FIRST_QUERY_SAMPLES + " (s=" + scale + ", development " + parentState + ")");
+        progress.step("time to first query x" + FIRST_QUERY_SAMPLES + " (s=" + scale + ", development " + parentState + ")",
+                3 + scale / 6);
         long[] branch = new long[FIRST_QUERY_SAMPLES];
         long[] creates = new long[FIRST_QUERY_SAMPLES];
         List<String> names = new ArrayList<>();
@@ -353,6 +464,141 @@ public final class EndToEndBenchmark {
                 "median of " + FIRST_QUERY_SAMPLES + "; parent compute " + parentState + "; pgbranch samples "
                         + samples(branch) + " of which the create call " + samples(creates) + "; reference samples "
                         + samples(reference));
+        if (pgCtlStart.containsKey(scale)) {
+            add("first_query_vs_pg_ctl_start_s" + scale, median(branch), pgCtlStart.get(scale), "ms",
+                    "POST /branches + connect (compute wake) + SELECT 1 on the new branch, idle machine",
+                    "pg_ctl start -w of a plain cluster on local disk (stopped cleanly before; measured in the "
+                            + "branch creation step of this scale)",
+                    "median of " + FIRST_QUERY_SAMPLES + " vs median of " + START_SAMPLES + "; pg_ctl -w polls "
+                            + "readiness every 100 ms");
+        }
+    }
+
+    /**
+     * Time to first query on a new branch while pgbench (TPC-B, the run's -c/-j) hammers its
+     * parent through the proxy: the create checkpoints a busy parent compute, and the new
+     * compute starts on a loaded machine. Reference: {@code CREATE DATABASE ... TEMPLATE} +
+     * connect + {@code SELECT 1} while the same pgbench runs on another copy of the data in the
+     * same plain cluster (it cannot run on the template itself: CREATE DATABASE refuses a
+     * template with other sessions).
+     */
+    private void firstQueryUnderLoad(int scale) {
+        progress.step("time to first query under pgbench load x" + FIRST_QUERY_SAMPLES + " (s=" + scale + ")",
+                14 + scale / 5);
+        long[] branch = new long[FIRST_QUERY_SAMPLES];
+        long[] creates = new long[FIRST_QUERY_SAMPLES];
+        List<String> names = new ArrayList<>();
+        double branchLoadTps;
+        // The load runs until it is closed; -T only bounds it if this JVM dies without killing it.
+        try (Pgbench.Load load = pgbench.startLoad(awake("development"), options.clients(), options.threads(), 900)) {
+            load.awaitProgress(2, Duration.ofMinutes(2));
+            for (int i = 0; i < branch.length; i++) {
+                String name = "ttfq-load/s" + scale + "/" + i;
+                long t0 = System.nanoTime();
+                server.create(name, "development");
+                creates[i] = System.nanoTime() - t0;
+                names.add(name);
+                try (Connection c = connectWaking(name)) {
+                    Sql.selectOne(c);
+                    branch[i] = System.nanoTime() - t0;
+                } catch (SQLException e) {
+                    throw new BenchException("first query on new branch " + name + " under load failed: " + e.getMessage(), e);
+                }
+                server.rememberComputePids();
+                if (!load.isAlive()) {
+                    throw new BenchException("the pgbench load on development stopped early: " + load.output());
+                }
+            }
+            branchLoadTps = load.meanTps();
+        }
+        for (String name : names) {
+            server.delete(name);
+        }
+
+        long[] reference = new long[FIRST_QUERY_SAMPLES];
+        double plainLoadTps;
+        String loaded = "load_copy";
+        Sql.execute("CREATE DATABASE " + loaded, admin(), "CREATE DATABASE " + loaded + " TEMPLATE " + source(scale));
+        try (Pgbench.Load load = pgbench.startLoad(plain.endpoint(loaded), options.clients(), options.threads(), 900);
+             Connection c = admin().connect(); Statement s = c.createStatement()) {
+            load.awaitProgress(2, Duration.ofMinutes(2));
+            for (int i = 0; i < reference.length; i++) {
+                long t0 = System.nanoTime();
+                s.execute("CREATE DATABASE ttfq_load_" + i + " TEMPLATE " + source(scale));
+                try (Connection q = plain.endpoint("ttfq_load_" + i).connect()) {
+                    Sql.selectOne(q);
+                }
+                reference[i] = System.nanoTime() - t0;
+                if (!load.isAlive()) {
+                    throw new BenchException("the pgbench load on the plain cluster stopped early: " + load.output());
+                }
+            }
+            plainLoadTps = load.meanTps();
+        } catch (SQLException e) {
+            throw new BenchException("first query on a template copy under load failed: " + e.getMessage(), e);
+        }
+        try (Connection c = admin().connect(); Statement s = c.createStatement()) {
+            for (int i = 0; i < reference.length; i++) {
+                s.execute("DROP DATABASE ttfq_load_" + i);
+            }
+            s.execute("DROP DATABASE " + loaded + " WITH (FORCE)");
+        } catch (SQLException e) {
+            throw new BenchException("dropping the template copies failed: " + e.getMessage(), e);
+        }
+        String load = "pgbench TPC-B -c " + options.clients() + " -j " + options.threads();
+        add("first_query_under_load_s" + scale, median(branch), median(reference), "ms",
+                "POST /branches + connect (compute wake) + SELECT 1 on a new branch of development while " + load
+                        + " runs on development itself through the proxy (the create checkpoints the busy parent)",
+                "CREATE DATABASE x TEMPLATE src_s" + scale + " + connect + SELECT 1 while " + load
+                        + " runs on another template copy in the same plain cluster",
+                String.format(Locale.ROOT, "median of %d; load during the samples: pgbranch %.0f tps, plain %.0f tps "
+                        + "(pgbench -P 1); pgbranch samples %s of which the create call %s; reference samples %s",
+                        FIRST_QUERY_SAMPLES, branchLoadTps, plainLoadTps, samples(branch), samples(creates),
+                        samples(reference)));
+        if (pgCtlStart.containsKey(scale)) {
+            add("first_query_under_load_vs_pg_ctl_start_s" + scale, median(branch), pgCtlStart.get(scale), "ms",
+                    "POST /branches + connect + SELECT 1 on a new branch while " + load + " runs on its parent",
+                    "pg_ctl start -w of a plain cluster on local disk, idle machine (measured in the branch creation "
+                            + "step of this scale)", "median of " + FIRST_QUERY_SAMPLES + " vs median of " + START_SAMPLES);
+        }
+    }
+
+    /** The creation-vs-size chart (PNG, log-log) of every scale measured, into the run's directory. */
+    private void creationChart() {
+        if (creation.isEmpty()) {
+            return;
+        }
+        List<Chart.Point> stopped = new ArrayList<>();
+        List<Chart.Point> running = new ArrayList<>();
+        List<Chart.Point> template = new ArrayList<>();
+        creation.forEach((scale, ms) -> {
+            double mb = databaseBytes.getOrDefault(scale, 0L) / 1e6;
+            stopped.add(new Chart.Point(mb, ms[0]));
+            running.add(new Chart.Point(mb, ms[1]));
+            template.add(new Chart.Point(mb, ms[2]));
+        });
+        Chart chart = new Chart("Branch creation time vs database size", "database size, MB (pgbench scales "
+                + creation.keySet().stream().map(String::valueOf).collect(Collectors.joining(", ")) + ")",
+                "median time, ms (log scale)", List.of(
+                        new Chart.Series("pgbranch create, parent stopped", stopped),
+                        new Chart.Series("pgbranch create, parent running", running),
+                        new Chart.Series("CREATE DATABASE ... TEMPLATE", template)));
+        Path png = report.directory().resolve(CREATION_CHART);
+        try {
+            chart.write(png, 960, 600);
+        } catch (IOException e) {
+            throw new BenchException("cannot write " + png + ": " + e.getMessage(), e);
+        }
+        report.note("chart " + CREATION_CHART + ": branch creation (POST /branches, parent stopped and running) vs "
+                + "CREATE DATABASE ... TEMPLATE, median ms by database size (plain cluster's pg_database_size), log-log");
+        log("chart: " + png);
+    }
+
+    static final String CREATION_CHART = "creation-vs-size.png";
+
+    private String megabytes(int scale) {
+        Long bytes = databaseBytes.get(scale);
+        return bytes == null ? "unknown" : String.format(Locale.ROOT, "%.0f MB (pg_database_size of src_s%d)", bytes / 1e6, scale);
     }
 
     // ------------------------------------------------------------------------------ 3. reset
@@ -362,7 +608,7 @@ public final class EndToEndBenchmark {
 
     private void reset(int scale) {
         String name = "reset/s" + scale;
-        log("reset end to end x" + RESET_SAMPLES + " (s=" + scale + ")");
+        progress.step("reset end to end x" + RESET_SAMPLES + " (s=" + scale + ")", 4 + scale / 4);
         server.create(name, "development");
         Endpoint branch = awake(name);
         long[] resets = new long[RESET_SAMPLES];
@@ -427,6 +673,8 @@ public final class EndToEndBenchmark {
     // ------------------------------------------------------------------------------ 4. TPS
 
     private void throughput(int scale) {
+        progress.step("pgbench TPS A/B at scale " + scale + ": " + options.rounds() + " rounds x TPC-B and -S x pgbranch, "
+                + "its compute, plain; -T " + options.seconds(), 6L * options.rounds() * (options.seconds() + 1) + 5);
         String name = "bench/tps";
         server.create(name, "development");
         Endpoint branch = awake(name);
@@ -445,7 +693,7 @@ public final class EndToEndBenchmark {
                 List<String> order = round % 2 == 1 ? List.of("pgbranch", "compute", "plain")
                         : List.of("plain", "compute", "pgbranch");
                 for (String side : order) {
-                    log("pgbench " + (selectOnly ? "-S" : "TPC-B") + " -c " + options.clients() + " -j " + options.threads()
+                    log("  pgbench " + (selectOnly ? "-S" : "TPC-B") + " -c " + options.clients() + " -j " + options.threads()
                             + " -T " + options.seconds() + " on " + side + " (round " + round + "/" + options.rounds()
                             + ", s=" + scale + ")");
                     Pgbench.Run run = pgbench.run(sides.get(side), options.clients(), options.threads(),
@@ -487,6 +735,7 @@ public final class EndToEndBenchmark {
      * worst case). Each pattern's growth is measured from the state before it.
      */
     private void storageOfBranches(int scale) {
+        progress.step("storage: 5 branches vs 5 copies, contiguous and strided 1% updates (s=" + scale + ")", 45 + scale);
         checkpoint(plain.endpoint("postgres"));
         long branchStart = pgbranchBytesAtRest().data();
         long plainStart = plainBytes().data();
@@ -699,8 +948,7 @@ public final class EndToEndBenchmark {
     }
 
     private void log(String message) {
-        progress.println("[bench " + LocalTime.now().format(clock) + "] " + message);
-        progress.flush();
+        progress.log(message);
     }
 
     private static String randomPassword() {
@@ -766,6 +1014,9 @@ public final class EndToEndBenchmark {
     }
 
     private void deleteTree(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
         List<String> mounts = PgbranchServer.unmountLeftovers(root);
         if (!mounts.isEmpty()) {
             log("unmounted leftover mounts: " + mounts);

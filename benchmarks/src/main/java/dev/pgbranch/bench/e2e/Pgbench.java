@@ -51,6 +51,111 @@ final class Pgbench {
         return new Run(parse(TPS, result.output(), "tps"), parse(LATENCY, result.output(), "latency average"));
     }
 
+    /**
+     * Starts {@code pgbench -c clients -j threads -T seconds -P 1} in the background: load on
+     * {@code target} while something else is measured. Its per-second progress lines give the
+     * load's throughput over the window it ran ({@link Load#meanTps}).
+     */
+    Load startLoad(Endpoint target, int clients, int threads, int seconds) {
+        List<String> command = List.of(pgbench.toString(), "-c", Integer.toString(clients), "-j", Integer.toString(threads),
+                "-T", Integer.toString(seconds), "-P", "1", target.libpqUri());
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).directory(workDirectory.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        builder.environment().keySet().removeIf(k -> k.startsWith("PG"));
+        builder.environment().putAll(target.libpqEnvironment());
+        try {
+            return new Load(builder.start());
+        } catch (java.io.IOException e) {
+            throw new BenchException("cannot run " + pgbench + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A background pgbench; {@link #close} kills it (its output so far is kept).
+     *
+     * <p>Thread-safety: the output is collected by a virtual thread; the other methods are for the driver thread.
+     */
+    static final class Load implements AutoCloseable {
+
+        private final Process process;
+        private final StringBuffer output = new StringBuffer();
+        private final Thread reader;
+
+        private Load(Process process) {
+            this.process = process;
+            this.reader = Thread.ofVirtual().start(() -> {
+                try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream(),
+                        java.nio.charset.StandardCharsets.UTF_8))) {
+                    String line;
+                    while ((line = in.readLine()) != null) {
+                        output.append(line).append('\n');
+                    }
+                } catch (java.io.IOException e) {
+                    // the process went away: what was read is kept
+                }
+            });
+        }
+
+        long pid() {
+            return process.pid();
+        }
+
+        boolean isAlive() {
+            return process.isAlive();
+        }
+
+        /** Waits until pgbench has reported {@code lines} progress lines (its clients are connected and running). */
+        void awaitProgress(int lines, java.time.Duration timeout) {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (progressTps(output.toString()).size() < lines) {
+                if (!process.isAlive()) {
+                    throw new BenchException("background pgbench exited early: " + output);
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new BenchException("background pgbench reported no progress within " + timeout + ": " + output);
+                }
+                PgbranchServer.sleep(50);
+            }
+        }
+
+        /** Mean of the per-second throughputs pgbench reported so far; NaN if none. */
+        double meanTps() {
+            return progressTps(output.toString()).stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+        }
+
+        String output() {
+            return output.toString();
+        }
+
+        @Override
+        public void close() {
+            process.destroy();
+            try {
+                if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                    process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+                }
+                reader.join(java.time.Duration.ofSeconds(5));
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** PG 15 {@code -P} lines: {@code progress: 3.0 s, 2345.6 tps, lat 1.703 ms stddev 0.912, 0 failed}. */
+    private static final Pattern PROGRESS = Pattern.compile("(?m)^progress: [0-9.]+ s, ([0-9]+(?:\\.[0-9]+)?) tps");
+
+    /** The tps of each progress line of {@code output}, in order. */
+    static List<Double> progressTps(String output) {
+        List<Double> tps = new ArrayList<>();
+        Matcher m = PROGRESS.matcher(output);
+        while (m.find()) {
+            tps.add(Double.parseDouble(m.group(1)));
+        }
+        return tps;
+    }
+
     private static double parse(Pattern pattern, String output, String what) {
         Matcher m = pattern.matcher(output);
         if (!m.find()) {

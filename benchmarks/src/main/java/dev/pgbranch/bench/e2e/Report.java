@@ -25,8 +25,15 @@ import java.util.Map;
  *   "error": null | "message", "mode": "full" | "quick", "options": {...},
  *   "machine": { "nproc": 2, "ramBytes": ..., "kernel": ..., "postgres": ..., ... },
  *   "results": [ { "name", "pgbranch", "reference", "ratio" (null if reference = 0), "unit",
- *                  "pgbranchMeasures", "referenceMeasures", "details", "conditions": {...} } ] }
+ *                  "pgbranchMeasures", "referenceMeasures", "details", "conditions": {...} } ],
+ *   "jmh": [ { "benchmark": "GetPageBenchmark.getPage", "params": {...}, "mode": "sample" | "ss",
+ *              "threads", "samples", "score" (mean), "p50", "p99", "unit": "us/op",
+ *              "opsPerSecond" | null, "megabytesPerSecond" | null } ],
+ *   "notes": [ "text", ... ] }
  * </pre>
+ *
+ * <p>Storage-level comparisons (e.g. GetPage at depth 20 vs depth 0) are ordinary result rows
+ * named {@code jmh_*}, whose reference is the baseline JMH result of the same run.
  *
  * <p>Thread-safety: thread-safe (the driver thread, and the shutdown hook on an interrupt).
  */
@@ -39,6 +46,8 @@ final class Report {
     private final String mode;
     private final Map<String, Object> options;
     private final List<ResultRow> rows = new ArrayList<>();
+    private final List<JmhSuite.Row> jmh = new ArrayList<>();
+    private final List<String> notes = new ArrayList<>();
     private Map<String, Object> machine = Map.of();
     private String status = "running";
     private String error;
@@ -65,6 +74,18 @@ final class Report {
 
     synchronized void add(ResultRow row) {
         rows.add(row);
+        write();
+    }
+
+    /** Storage-level JMH results, shown in a table of their own (they have no plain-Postgres reference). */
+    synchronized void addJmh(List<JmhSuite.Row> results) {
+        jmh.addAll(results);
+        write();
+    }
+
+    /** A line for the report's notes (a failed part, where the chart or a profile is). */
+    synchronized void note(String line) {
+        notes.add(line);
         write();
     }
 
@@ -115,6 +136,11 @@ final class Report {
             row.put("details", r.details());
             row.set("conditions", JSON.valueToTree(r.conditions()));
         }
+        ArrayNode storage = root.putArray("jmh");
+        for (JmhSuite.Row r : jmh) {
+            storage.add(JSON.valueToTree(JmhSuite.toMap(r)));
+        }
+        root.set("notes", JSON.valueToTree(notes));
         return root;
     }
 
@@ -135,17 +161,38 @@ final class Report {
                     .append(" | ").append(r.unit()).append(" | ").append(cell(r.pgbranchMeasures())).append(" | ")
                     .append(cell(r.referenceMeasures())).append(" | ").append(cell(r.details())).append(" |\n");
         }
+        if (!jmh.isEmpty()) {
+            md.append("\n## Storage engine (JMH)\n\n");
+            md.append("Raw JMH output: jmh.json, jmh.log. SampleTime rows: per-operation latency; ops/s = threads / mean. ")
+                    .append("SingleShotTime rows: one operation per iteration; MB/s = megabytes / mean.\n\n");
+            md.append("| benchmark | params | threads | p50 | p99 | mean | unit | ops/s | MB/s | samples |\n");
+            md.append("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |\n");
+            for (JmhSuite.Row r : jmh) {
+                md.append("| ").append(r.benchmark()).append(" | ").append(cell(r.params().toString())).append(" | ")
+                        .append(r.threads()).append(" | ").append(number(r.p50())).append(" | ").append(number(r.p99()))
+                        .append(" | ").append(number(r.score())).append(" | ").append(r.unit()).append(" | ")
+                        .append(number(r.opsPerSecond())).append(" | ").append(number(r.megabytesPerSecond()))
+                        .append(" | ").append(r.samples()).append(" |\n");
+            }
+        }
+        if (!notes.isEmpty()) {
+            md.append("\n## Notes\n\n");
+            notes.forEach(n -> md.append("- ").append(cell(n)).append('\n'));
+        }
         md.append("\n## Conditions\n\n");
         machine.forEach((k, v) -> md.append("- ").append(k).append(": ").append(cell(String.valueOf(v))).append('\n'));
         md.append("\nOptions: ").append(options).append('\n');
         return md.toString();
     }
 
-    private static String number(double v) {
+    static String number(double v) {
+        if (Double.isNaN(v)) {
+            return "n/a";
+        }
         if (v == Math.rint(v) && Math.abs(v) < 1e15) {
             return String.format(Locale.ROOT, "%,d", (long) v);
         }
-        return String.format(Locale.ROOT, Math.abs(v) >= 100 ? "%,.1f" : "%.2f", v);
+        return String.format(Locale.ROOT, Math.abs(v) >= 100 ? "%,.1f" : Math.abs(v) >= 0.1 ? "%.2f" : "%.4f", v);
     }
 
     private static String cell(String text) {

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -19,6 +20,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import javax.imageio.ImageIO;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -40,6 +42,9 @@ class EndToEndBenchmarkTest {
             "branch_create_parent_stopped_s1",
             "branch_create_vs_pg_ctl_start_s1",
             "first_query_s1",
+            "first_query_vs_pg_ctl_start_s1",
+            "first_query_under_load_s1",
+            "first_query_under_load_vs_pg_ctl_start_s1",
             "reset_s1",
             "tps_tpcb_s1",
             "tps_tpcb_direct_s1",
@@ -51,13 +56,15 @@ class EndToEndBenchmarkTest {
             "storage_5_branches_strided_growth_s1");
 
     @Test
-    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    @Timeout(value = 8, unit = TimeUnit.MINUTES)
     void quickRunOnScaleOneWritesEveryRowWithPositiveFiguresAndCleansUp(@TempDir Path output) throws IOException {
         Set<Path> tempBefore = benchTempDirectories();
         ByteArrayOutputStream progress = new ByteArrayOutputStream();
         // The launcher runs the server from this test's classpath (pageserver is a test dependency),
         // so the test measures the pageserver of this build, not whatever jar pageserver/target holds.
-        BenchOptions options = BenchOptions.parse("--quick", "--scales", "1", "--seconds", "3", "--output", output.toString(),
+        // JMH has a run of its own (scripts/bench --only jmh); its parsing and report are unit-tested.
+        BenchOptions options = BenchOptions.parse("--quick", "--skip", "jmh", "--scales", "1", "--seconds", "3",
+                "--output", output.toString(),
                 "--server-classpath", System.getProperty("java.class.path"), "--note", "integration test");
         Path runDirectory;
         try (PrintStream log = new PrintStream(progress, true, StandardCharsets.UTF_8)) {
@@ -91,6 +98,12 @@ class EndToEndBenchmarkTest {
         }
         assertEquals(Set.copyOf(EXPECTED_ROWS), names);
         assertTrue(Files.readString(runDirectory.resolve("results.md")).contains("| tps_select_only_s1 |"));
+        BufferedImage chart = ImageIO.read(runDirectory.resolve(EndToEndBenchmark.CREATION_CHART).toFile());
+        assertEquals(960, chart.getWidth(), "the creation-vs-size chart is a readable PNG");
+        assertEquals(0, results.path("jmh").size(), "JMH was skipped");
+        String log = progress.toString(StandardCharsets.UTF_8);
+        assertTrue(log.matches("(?s).*\\[bench \\d\\d:\\d\\d:\\d\\d \\+\\d\\d:\\d\\d left ~\\d\\d:\\d\\d\\] pgbench -i -s 1.*"),
+                "progress lines carry elapsed time and an estimate of the time left");
 
         assertEquals(Set.of(), newlyLeft(tempBefore), "the driver's temporary directories are deleted");
         List<String> benchMounts = Files.readAllLines(Path.of("/proc/mounts")).stream()

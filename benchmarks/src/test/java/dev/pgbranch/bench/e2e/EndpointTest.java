@@ -77,9 +77,9 @@ class EndpointTest {
     void quickModeChangesTheDefaultsAndExplicitOptionsWin() {
         BenchOptions quick = BenchOptions.parse("--quick", "--pgbranch", "/bin/true");
         assertEquals(List.of(1, 10), quick.scales());
-        assertEquals(10, quick.seconds());
+        assertEquals(5, quick.seconds());
         BenchOptions full = BenchOptions.parse("--pgbranch", "/bin/true");
-        assertEquals(List.of(10, 60), full.scales());
+        assertEquals(List.of(1, 10, 30, 60), full.scales());
         assertEquals(30, full.seconds());
         BenchOptions custom = BenchOptions.parse("--quick", "--scales", "5,2", "--seconds", "3", "--only", "tps",
                 "--pgbranch", "/bin/true");
