@@ -230,8 +230,15 @@ class ApiServerTest {
         assertTrue(branch.path("port").asInt() > 0);
         assertTrue(branch.path("port").asInt() != development.path("port").asInt());
         JsonNode shown = json(send("GET", "/v1/projects/default/branches/api%2Fshow", null));
-        ((com.fasterxml.jackson.databind.node.ObjectNode) shown).remove("headLsn");
-        ((com.fasterxml.jackson.databind.node.ObjectNode) branch).remove("headLsn");
+        // The create answer leaves disk usage out (null): only show and list compute it.
+        for (String usage : List.of("exclusiveBytes", "sharedBytes", "pendingBytes")) {
+            assertTrue(branch.path(usage).isNull(), branch.toString());
+            assertTrue(shown.path(usage).isIntegralNumber(), shown.toString());
+        }
+        for (String field : List.of("headLsn", "exclusiveBytes", "sharedBytes", "pendingBytes")) {
+            ((com.fasterxml.jackson.databind.node.ObjectNode) shown).remove(field);
+            ((com.fasterxml.jackson.databind.node.ObjectNode) branch).remove(field);
+        }
         assertEquals(branch, shown);
 
         HttpResponse<String> connection = send("GET", "/v1/projects/default/branches/api%2Fshow/connection", null);
