@@ -3,9 +3,6 @@ package dev.pgbranch.pageserver.branch;
 import dev.pgbranch.pageserver.catalog.Project;
 
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The text form of a project's retention window, as users type it and as the API and CLI show
@@ -17,8 +14,6 @@ import java.util.regex.Pattern;
  */
 public final class Retention {
 
-    private static final Pattern SHORT = Pattern.compile("(-?\\d{1,9})\\s*([smhd])");
-
     private Retention() {
     }
 
@@ -28,24 +23,8 @@ public final class Retention {
             throw new BranchException(ErrorCode.BAD_REQUEST, "retention is empty: give a duration like 7d, 12h, 30m or 0s");
         }
         String trimmed = text.strip();
-        Matcher m = SHORT.matcher(trimmed);
-        Duration window;
-        if (m.matches()) {
-            long n = Long.parseLong(m.group(1));
-            window = switch (m.group(2)) {
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                default -> Duration.ofDays(n);
-            };
-        } else {
-            try {
-                window = Duration.parse(trimmed);
-            } catch (DateTimeParseException e) {
-                throw new BranchException(ErrorCode.BAD_REQUEST, "cannot read retention '" + trimmed
-                        + "': give a duration like 7d, 12h, 30m, 90s, 0s or ISO-8601 PT8H");
-            }
-        }
+        Duration window = DurationText.read(trimmed).orElseThrow(() -> new BranchException(ErrorCode.BAD_REQUEST,
+                "cannot read retention '" + trimmed + "': give a duration like 7d, 12h, 30m, 90s, 0s or ISO-8601 PT8H"));
         if (window.isNegative()) {
             throw new BranchException(ErrorCode.BAD_REQUEST, "retention '" + trimmed + "' is negative");
         }
