@@ -37,6 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static dev.pgbranch.pageserver.testing.Sql.queryLong;
 
 /**
  * The branch-based development workflow the way a user runs it: the server as its own JVM
@@ -350,13 +351,6 @@ class BranchWorkflowTest {
         String[] user = parsed.getUserInfo().split(":", 2);
         return DriverManager.getConnection("jdbc:postgresql://" + parsed.getHost() + ":" + parsed.getPort()
                 + parsed.getPath(), user[0], user[1]);
-    }
-
-    private static long queryLong(Statement sql, String query) throws SQLException {
-        try (ResultSet rs = sql.executeQuery(query)) {
-            assertTrue(rs.next());
-            return rs.getLong(1);
-        }
     }
 
     private static List<String> rows(Statement sql, String query) throws SQLException {

@@ -1,7 +1,6 @@
 package dev.pgbranch.pageserver.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.pgbranch.pageserver.compute.PostgresInstallation;
 import dev.pgbranch.pageserver.testing.ServerProcess;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -16,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -33,6 +31,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static dev.pgbranch.pageserver.testing.Sql.psql;
+import static dev.pgbranch.pageserver.testing.Sql.queryLong;
+import static dev.pgbranch.pageserver.testing.Sql.queryString;
 
 /**
  * Users' connections through the wire proxy of a real {@code pgbranch server} (own JVM, started
@@ -347,32 +348,6 @@ class ProxyWorkflowTest {
         URI parsed = URI.create(uri);
         String query = parsed.getRawQuery() == null ? "" : "?" + parsed.getRawQuery();
         return "jdbc:postgresql://" + parsed.getHost() + ":" + parsed.getPort() + parsed.getRawPath() + query;
-    }
-
-    private static String psql(String uri, String query) throws Exception {
-        String tool = PostgresInstallation.detect().tool("psql").toString();
-        ProcessBuilder builder = new ProcessBuilder(tool, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", query, uri)
-                .redirectErrorStream(true);
-        builder.environment().put("PGCONNECT_TIMEOUT", "90");
-        Process p = builder.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        assertTrue(p.waitFor(2, TimeUnit.MINUTES));
-        assertEquals(0, p.exitValue(), "psql: " + out);
-        return out;
-    }
-
-    private static long queryLong(Statement sql, String query) throws SQLException {
-        try (ResultSet rs = sql.executeQuery(query)) {
-            assertTrue(rs.next());
-            return rs.getLong(1);
-        }
-    }
-
-    private static String queryString(Statement sql, String query) throws SQLException {
-        try (ResultSet rs = sql.executeQuery(query)) {
-            assertTrue(rs.next());
-            return rs.getString(1);
-        }
     }
 
     /** The value of one sample line, e.g. {@code name{label="x"} 3}. */

@@ -35,6 +35,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static dev.pgbranch.pageserver.testing.Sql.queryLong;
 
 /**
  * Retention, garbage collection, restore backups and disk usage the way a user meets them: the
@@ -486,13 +487,6 @@ class RetentionWorkflowTest {
                     return 0; // deleted while walking
                 }
             }).sum();
-        }
-    }
-
-    private static long queryLong(Statement sql, String query) throws SQLException {
-        try (ResultSet rs = sql.executeQuery(query)) {
-            assertTrue(rs.next());
-            return rs.getLong(1);
         }
     }
 

@@ -40,6 +40,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static dev.pgbranch.pageserver.testing.Sql.queryLong;
 
 /**
  * The ledger crash test: a real {@code pgbranch server} (own JVM) is killed with SIGKILL again
@@ -486,13 +487,6 @@ class LedgerCrashTest {
 
     private static Connection connect(URI uri) throws SQLException {
         return DriverManager.getConnection(jdbcUrl(uri), properties(uri));
-    }
-
-    private static long queryLong(Statement sql, String query) throws SQLException {
-        try (ResultSet rs = sql.executeQuery(query)) {
-            assertTrue(rs.next());
-            return rs.getLong(1);
-        }
     }
 
     /** The computes' postmasters running now (handles: a reused pid is not mistaken for them later). */

@@ -1,7 +1,6 @@
 package dev.pgbranch.pageserver.timetravel;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.pgbranch.pageserver.compute.PostgresInstallation;
 import dev.pgbranch.pageserver.testing.ServerProcess;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -19,7 +18,6 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -37,6 +35,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static dev.pgbranch.pageserver.testing.Sql.psql;
+import static dev.pgbranch.pageserver.testing.Sql.queryLong;
+import static dev.pgbranch.pageserver.testing.Sql.queryString;
 
 /**
  * Read-only time travel through the proxy's routing port of a real {@code pgbranch server} (own
@@ -384,31 +385,5 @@ class TimeTravelWorkflowTest {
         Properties props = credentials(routingUri);
         props.setProperty("options", "branch=" + name);
         DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + parsed.getPort() + "/postgres", props).close();
-    }
-
-    private static String psql(String uri, String query) throws Exception {
-        String tool = PostgresInstallation.detect().tool("psql").toString();
-        ProcessBuilder builder = new ProcessBuilder(tool, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", query, uri)
-                .redirectErrorStream(true);
-        builder.environment().put("PGCONNECT_TIMEOUT", "90");
-        Process p = builder.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        assertTrue(p.waitFor(2, TimeUnit.MINUTES));
-        assertEquals(0, p.exitValue(), "psql: " + out);
-        return out;
-    }
-
-    private static long queryLong(Statement sql, String query) throws SQLException {
-        try (ResultSet rs = sql.executeQuery(query)) {
-            assertTrue(rs.next());
-            return rs.getLong(1);
-        }
-    }
-
-    private static String queryString(Statement sql, String query) throws SQLException {
-        try (ResultSet rs = sql.executeQuery(query)) {
-            assertTrue(rs.next());
-            return rs.getString(1);
-        }
     }
 }
