@@ -425,17 +425,8 @@ public final class EndToEndBenchmark {
         List<String> names = new ArrayList<>();
         for (int i = 0; i < branch.length; i++) {
             String name = "ttfq/s" + scale + "/" + i;
-            long t0 = System.nanoTime();
-            server.create(name, "development");
-            creates[i] = System.nanoTime() - t0;
             names.add(name);
-            try (Connection c = connectWaking(name)) {
-                Sql.selectOne(c);
-                branch[i] = System.nanoTime() - t0;
-            } catch (SQLException e) {
-                throw new BenchException("first query on new branch " + name + " failed: " + e.getMessage(), e);
-            }
-            server.rememberComputePids();
+            firstQuery(name, "", creates, branch, i);
         }
         for (String name : names) {
             server.delete(name);
@@ -494,17 +485,8 @@ public final class EndToEndBenchmark {
             load.awaitProgress(2, Duration.ofMinutes(2));
             for (int i = 0; i < branch.length; i++) {
                 String name = "ttfq-load/s" + scale + "/" + i;
-                long t0 = System.nanoTime();
-                server.create(name, "development");
-                creates[i] = System.nanoTime() - t0;
                 names.add(name);
-                try (Connection c = connectWaking(name)) {
-                    Sql.selectOne(c);
-                    branch[i] = System.nanoTime() - t0;
-                } catch (SQLException e) {
-                    throw new BenchException("first query on new branch " + name + " under load failed: " + e.getMessage(), e);
-                }
-                server.rememberComputePids();
+                firstQuery(name, " under load", creates, branch, i);
                 if (!load.isAlive()) {
                     throw new BenchException("the pgbench load on development stopped early: " + load.output());
                 }
@@ -831,6 +813,24 @@ public final class EndToEndBenchmark {
 
     private void checkpoint(Endpoint target) {
         Sql.execute("CHECKPOINT on " + target, target, "CHECKPOINT");
+    }
+
+    /**
+     * One sample of branch creation to first result: creates {@code name} from development, then
+     * connects through the proxy (waking its compute) and runs {@code SELECT 1}. Stores the
+     * create call's time in {@code creates[i]} and the whole in {@code total[i]} (nanoseconds).
+     */
+    private void firstQuery(String name, String condition, long[] creates, long[] total, int i) {
+        long t0 = System.nanoTime();
+        server.create(name, "development");
+        creates[i] = System.nanoTime() - t0;
+        try (Connection c = connectWaking(name)) {
+            Sql.selectOne(c);
+            total[i] = System.nanoTime() - t0;
+        } catch (SQLException e) {
+            throw new BenchException("first query on new branch " + name + condition + " failed: " + e.getMessage(), e);
+        }
+        server.rememberComputePids();
     }
 
     /**
