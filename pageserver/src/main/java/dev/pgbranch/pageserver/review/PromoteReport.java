@@ -104,11 +104,11 @@ public final class PromoteReport {
         for (DatabasePromote d : databases) {
             PromoteResult r = d.result();
             sb.append("database ").append(d.database()).append(": ");
-            if (r.promoted().isEmpty()) {
+            if (r.promoted().isEmpty() && r.historyRowsCarried() == 0) {
                 sb.append("nothing to promote from ").append(branch).append('\n');
                 continue;
             }
-            if (r.migration().isEmpty()) {
+            if (r.migration().isEmpty() && r.historyRowsCarried() == 0) {
                 sb.append("already up to date (").append(r.promoted().size()).append(" change(s) of ").append(branch)
                         .append(" already on ").append(parent).append(")\n");
                 continue;
@@ -123,6 +123,13 @@ public final class PromoteReport {
                 sb.append("  conflict overridden by --force: ").append(c).append('\n');
             }
             sb.append(r.migration().toSql());
+            if (r.historyRowsCarried() > 0) {
+                sb.append("migration history: ").append(r.historyRowsCarried()).append(" row(s) ")
+                        .append(dryRun ? "would be" : "").append(dryRun ? " " : "").append("carried in the same transaction\n");
+                for (var t : r.diff().history().tables()) {
+                    sb.append("  ").append(t.table()).append(": ").append(t.toCarry().size()).append(" row(s)\n");
+                }
+            }
         }
         if (!dryRun) {
             sb.append(verified ? "verified: " + parent + " now has every promoted object as on " + branch + "\n"

@@ -54,6 +54,7 @@ final class DiffRenderer {
         if (!d.hasBase()) {
             sb.append("schema diff: ").append(d.targetLabel()).append(" (old) | ").append(d.sourceLabel()).append(" (new)\n");
             section(sb, null, d.changes(), d.targetLabel(), d.sourceLabel());
+            historyText(sb, d.history(), d);
             return sb.toString();
         }
         sb.append("schema diff: ").append(d.sourceLabel()).append(" against ").append(d.targetLabel())
@@ -68,7 +69,56 @@ final class DiffRenderer {
             sb.append("  on ").append(d.targetLabel()).append(":\n");
             table(sb, c.onParent(), d.baseLabel(), d.targetLabel(), "    ");
         }
+        historyText(sb, d.history(), d);
         return sb.toString();
+    }
+
+    /**
+     * The migration-history section, the same in both text formats:
+     * <pre>
+     * == migration history ==
+     * public.django_migrations (django)
+     *   changed on dev/alex:  + app=shop, name=0002_order_note
+     *   changed on development since the branch point:  + app=blog, name=0001_initial
+     *   carried by promote: 1 row(s)
+     * </pre>
+     */
+    private static void historyText(StringBuilder sb, HistoryDiff h, SchemaDiff d) {
+        if (h.tables().isEmpty()) {
+            return;
+        }
+        sb.append("\n== migration history ==\n");
+        for (HistoryDiff.TableDiff t : h.tables()) {
+            sb.append(t.table()).append(" (").append(t.tool().name().toLowerCase(Locale.ROOT)).append(")\n");
+            if (!h.threeWay()) {
+                rows(sb, "  " + d.targetLabel() + " -> " + d.sourceLabel() + ":", t, t.changes());
+                continue;
+            }
+            rows(sb, "  changed on " + d.sourceLabel() + ":", t, t.branchChanges());
+            rows(sb, "  changed on " + d.targetLabel() + " since the branch point:", t, t.parentChanges());
+            for (HistoryDiff.RowConflict c : t.conflicts()) {
+                sb.append("  ! conflict: ").append(t.describe(c.key())).append(" changed on both\n");
+            }
+            sb.append("  carried by promote: ").append(t.toCarry().size()).append(" row(s)\n");
+        }
+    }
+
+    private static void rows(StringBuilder sb, String title, HistoryDiff.TableDiff t, List<HistoryDiff.RowChange> changes) {
+        sb.append(title).append(changes.isEmpty() ? " none\n" : "\n");
+        for (HistoryDiff.RowChange c : changes) {
+            sb.append("    ").append(c.type() == Change.Type.ADDED ? "+" : c.type() == Change.Type.REMOVED ? "-" : "~")
+                    .append(' ').append(t.describe(c.key())).append('\n');
+        }
+    }
+
+    /** The history statements as a psql script section (empty when there are none). */
+    static String historySql(List<String> statements) {
+        if (statements.isEmpty()) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder("-- migration history rows\nBEGIN;\n");
+        statements.forEach(st -> sb.append(st).append(";\n"));
+        return sb.append("COMMIT;\n").toString();
     }
 
     private static void section(StringBuilder sb, String title, List<Change> changes, String oldLabel, String newLabel) {
@@ -122,6 +172,7 @@ final class DiffRenderer {
         StringBuilder sb = new StringBuilder();
         if (!d.hasBase()) {
             hunks(sb, d.changes(), d.targetLabel(), d.sourceLabel());
+            historyText(sb, d.history(), d);
             return sb.toString();
         }
         sb.append("# changed on ").append(d.sourceLabel()).append('\n');
@@ -132,6 +183,7 @@ final class DiffRenderer {
         for (Conflict c : d.conflicts()) {
             sb.append("! ").append(c).append('\n');
         }
+        historyText(sb, d.history(), d);
         return sb.toString();
     }
 
@@ -185,6 +237,7 @@ final class DiffRenderer {
             root.set("conflicts", conflicts(d.conflicts()));
         }
         root.set("migration", migration(d.migration()));
+        root.set("history", history(d.history()));
         return write(root);
     }
 
@@ -198,7 +251,61 @@ final class DiffRenderer {
         root.set("overriddenConflicts", conflicts(r.overridden()));
         root.set("migration", migration(r.migration()));
         root.put("sql", r.migration().toSql());
+        root.set("history", history(r.diff().history()));
+        root.put("historyRowsCarried", r.historyRowsCarried());
         return write(root);
+    }
+
+    /**
+     * {@code [{"table", "tool", "targetHasTable", "changes": [row], "branch": [row], "parent": [row],
+     * "conflicts": [{"key", "branch": row, "parent": row}], "carried": [row], "sql": [text]}]},
+     * row = {@code {"change", "key": {col: value}, "before": {..}|null, "after": {..}|null}}.
+     */
+    private static ArrayNode history(HistoryDiff h) {
+        ArrayNode out = JSON.createArrayNode();
+        for (HistoryDiff.TableDiff t : h.tables()) {
+            ObjectNode n = out.addObject();
+            n.put("table", t.table().toString());
+            n.put("tool", t.tool().name().toLowerCase(Locale.ROOT));
+            n.put("targetHasTable", t.targetHasTable());
+            n.set("changes", rowChanges(t, t.changes()));
+            if (h.threeWay()) {
+                n.set("branch", rowChanges(t, t.branchChanges()));
+                n.set("parent", rowChanges(t, t.parentChanges()));
+                ArrayNode conflicts = n.putArray("conflicts");
+                for (HistoryDiff.RowConflict c : t.conflicts()) {
+                    ObjectNode cn = conflicts.addObject();
+                    cn.set("key", key(t, c.key()));
+                    cn.set("branch", rowChange(t, c.onBranch()));
+                    cn.set("parent", rowChange(t, c.onParent()));
+                }
+            }
+            n.set("carried", rowChanges(t, t.toCarry()));
+        }
+        return out;
+    }
+
+    private static ArrayNode rowChanges(HistoryDiff.TableDiff t, List<HistoryDiff.RowChange> changes) {
+        ArrayNode out = JSON.createArrayNode();
+        changes.forEach(c -> out.add(rowChange(t, c)));
+        return out;
+    }
+
+    private static ObjectNode rowChange(HistoryDiff.TableDiff t, HistoryDiff.RowChange c) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("change", verb(c.type()));
+        n.set("key", key(t, c.key()));
+        n.set("before", c.before() == null ? null : JSON.valueToTree(c.before()));
+        n.set("after", c.after() == null ? null : JSON.valueToTree(c.after()));
+        return n;
+    }
+
+    private static ObjectNode key(HistoryDiff.TableDiff t, List<String> key) {
+        ObjectNode n = JSON.createObjectNode();
+        for (int i = 0; i < key.size(); i++) {
+            n.put(t.source().key().get(i), key.get(i));
+        }
+        return n;
     }
 
     private static String write(ObjectNode root) {

@@ -11,9 +11,10 @@ import java.util.List;
  * @param migration  the statements planned, in order
  * @param applied    true when the statements ran and committed on the parent
  * @param overridden conflicts that {@code force} overrode (the branch's version won)
+ * @param historyRowsCarried migration-history rows written into the parent (or, dry run, to be written)
  */
 public record PromoteResult(SchemaDiff diff, List<Change> promoted, Migration migration, boolean applied,
-                            List<Conflict> overridden) {
+                            List<Conflict> overridden, int historyRowsCarried) {
 
     public PromoteResult {
         promoted = List.copyOf(promoted);
@@ -22,7 +23,7 @@ public record PromoteResult(SchemaDiff diff, List<Change> promoted, Migration mi
 
     /**
      * JSON for the API: {@code {"branch", "parent", "base", "applied", "promoted": [change],
-     * "overriddenConflicts": [conflict], "migration": [{"sql", "phase"}], "sql": script}}, with
+     * "overriddenConflicts": [conflict], "migration": [{"sql", "phase"}], "sql": script, "history": [table], "historyRowsCarried": n}}, with
      * change and conflict shaped as in {@link DiffFormat#JSON}.
      */
     public String toJson() {

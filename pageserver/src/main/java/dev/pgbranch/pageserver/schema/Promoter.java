@@ -32,6 +32,9 @@ import java.util.stream.Collectors;
  *       parent's catalog <em>inside that transaction</em> and commit only if it equals the wanted
  *       schema; then run {@code CREATE INDEX CONCURRENTLY} (when asked for) and verify again.</li>
  * </ol>
+ * The rows of migration-history tables ({@link HistoryDiff}) the branch added, removed or changed
+ * are written in that same transaction, after the DDL (which may create the table), and checked
+ * before the commit: the parent's migration tool then finds nothing to apply.
  *
  * <p>Crash behaviour: a failure or crash inside the transaction leaves the parent unchanged,
  * except for enum labels added before it (harmless: unused labels). A failure in the
@@ -54,22 +57,34 @@ public final class Promoter {
      *                          long transaction holding a table) before the promote fails with
      *                          SQLSTATE 55P03 and rolls back, instead of queueing every other
      *                          session behind its own lock request
+     * @param historyTables     the migration-history tables to carry besides the tools' own
      */
     public record Options(boolean dryRun, boolean force, boolean parentProtected, boolean concurrentIndexes,
-                          Duration lockTimeout) {
+                          Duration lockTimeout, HistoryTables historyTables) {
 
         /** Default lock timeout: long enough for a busy OLTP parent, short enough to notice. */
         public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(30);
 
         public Options {
             Objects.requireNonNull(lockTimeout, "lockTimeout");
+            Objects.requireNonNull(historyTables, "historyTables");
             if (lockTimeout.isNegative() || lockTimeout.isZero()) {
                 throw new SchemaException(SchemaException.Code.BAD_REQUEST, "lock timeout must be positive: " + lockTimeout);
             }
         }
 
         public Options(boolean dryRun, boolean force, boolean parentProtected, boolean concurrentIndexes) {
-            this(dryRun, force, parentProtected, concurrentIndexes, DEFAULT_LOCK_TIMEOUT);
+            this(dryRun, force, parentProtected, concurrentIndexes, DEFAULT_LOCK_TIMEOUT, HistoryTables.KNOWN);
+        }
+
+        public Options(boolean dryRun, boolean force, boolean parentProtected, boolean concurrentIndexes,
+                       Duration lockTimeout) {
+            this(dryRun, force, parentProtected, concurrentIndexes, lockTimeout, HistoryTables.KNOWN);
+        }
+
+        /** These options with the project's own migration-history tables. */
+        public Options withHistoryTables(HistoryTables tables) {
+            return new Options(dryRun, force, parentProtected, concurrentIndexes, lockTimeout, tables);
         }
 
         /** Dry run off, no force, unprotected parent, indexes inside the transaction. */
@@ -90,7 +105,7 @@ public final class Promoter {
      */
     public static PromoteResult promote(ConnectionSource branch, ConnectionSource parent, ConnectionSource base, Options options) {
         Objects.requireNonNull(options, "options");
-        SchemaDiff diff = SchemaDiffer.compare(branch, parent, base);
+        SchemaDiff diff = SchemaDiffer.compare(branch, parent, base, options.historyTables());
         if (options.parentProtected() && !options.force()) {
             throw new SchemaException(SchemaException.Code.PROTECTED,
                     "branch " + parent.label() + " is protected: promote with force to change its schema");
@@ -100,14 +115,25 @@ public final class Promoter {
                     + branch.label() + " and " + parent.label() + ": "
                     + diff.conflicts().stream().map(Conflict::toString).collect(Collectors.joining("; ")));
         }
+        if (!diff.history().conflicts().isEmpty() && !options.force()) {
+            throw new SchemaException(SchemaException.Code.CONFLICT, diff.history().conflicts().size()
+                    + " migration-history row(s) changed differently on " + branch.label() + " and " + parent.label()
+                    + ": " + diff.history().describeConflicts());
+        }
         List<Change> promoted = diff.hasBase() ? diff.branchChanges() : diff.changes();
         SchemaSnapshot wanted = diff.hasBase() ? merge(diff.target, diff.source, promoted) : diff.source;
         Migration migration = MigrationPlanner.plan(diff.target, wanted, options.concurrentIndexes());
-        if (options.dryRun() || migration.isEmpty()) {
-            return new PromoteResult(diff, promoted, migration, false, options.force() ? diff.conflicts() : List.of());
+        List<String> history = diff.history().carryStatements(options.force());
+        List<Conflict> overridden = options.force() ? diff.conflicts() : List.of();
+        if (options.dryRun() || (migration.isEmpty() && history.isEmpty())) {
+            return new PromoteResult(diff, promoted, migration, false, overridden, history.size());
         }
-        apply(parent, migration, wanted, options.lockTimeout());
-        return new PromoteResult(diff, promoted, migration, true, options.force() ? diff.conflicts() : List.of());
+        apply(parent, migration, wanted, options.lockTimeout(), new Rows(diff.history(), history, options));
+        return new PromoteResult(diff, promoted, migration, true, overridden, history.size());
+    }
+
+    /** The history rows to write in the transaction, and how to check them. */
+    private record Rows(HistoryDiff diff, List<String> statements, Options options) {
     }
 
     /** The parent's schema with every object the branch changed replaced by the branch's version. */
@@ -137,7 +163,8 @@ public final class Promoter {
         return new SchemaSnapshot(new TreeMap<>(objects), edges, parent.currentUser());
     }
 
-    private static void apply(ConnectionSource parent, Migration migration, SchemaSnapshot wanted, Duration lockTimeout) {
+    private static void apply(ConnectionSource parent, Migration migration, SchemaSnapshot wanted, Duration lockTimeout,
+                              Rows rows) {
         try (Connection c = parent.open()) {
             c.setAutoCommit(true);
             try (Statement s = c.createStatement()) {
@@ -149,7 +176,7 @@ public final class Promoter {
             }
             List<String> inTx = migration.sql(Phase.IN_TRANSACTION);
             List<String> after = migration.sql(Phase.AFTER_TRANSACTION);
-            if (!inTx.isEmpty()) {
+            if (!inTx.isEmpty() || !rows.statements().isEmpty()) {
                 c.setAutoCommit(false);
                 try {
                     try (Statement s = c.createStatement()) {
@@ -158,10 +185,19 @@ public final class Promoter {
                     for (String sql : inTx) {
                         execute(c, sql, ++n, "rolled back");
                     }
+                    for (String sql : rows.statements()) {
+                        execute(c, sql, ++n, "migration history row; rolled back");
+                    }
                     List<Change> left = remaining(CatalogReader.read(c), wanted, !after.isEmpty());
                     if (!left.isEmpty()) {
                         throw new SchemaException(SchemaException.Code.VERIFY_FAILED,
                                 "after the migration " + parent.label() + " still differs from the promoted schema, rolled back: " + left);
+                    }
+                    List<String> missing = rows.diff().notCarried(HistoryReader.read(c, rows.options().historyTables()),
+                            rows.options().force());
+                    if (!missing.isEmpty()) {
+                        throw new SchemaException(SchemaException.Code.VERIFY_FAILED, "after the migration "
+                                + parent.label() + " lacks migration-history rows of the branch, rolled back: " + missing);
                     }
                     c.commit();
                 } catch (SQLException | RuntimeException e) {

@@ -13,7 +13,9 @@ import java.util.Map;
  *   <li>{@link #changes()}: what differs, target → source, object by object;</li>
  *   <li>{@link #migration()}: the SQL that turns the target into the source;</li>
  *   <li>with a base, {@link #branchChanges()} (base → source), {@link #parentChanges()}
- *       (base → target) and {@link #conflicts()} (the same object changed on both, differently).</li>
+ *       (base → target) and {@link #conflicts()} (the same object changed on both, differently);</li>
+ *   <li>{@link #history()}: the rows of migration-history tables, as their own section (data
+ *       that promote carries with the schema).</li>
  * </ul>
  *
  * <p>Immutable, thread-safe; the migration is planned on first use.
@@ -30,10 +32,12 @@ public final class SchemaDiff {
     private final List<Change> branchChanges;
     private final List<Change> parentChanges;
     private final List<Conflict> conflicts;
+    private final HistoryDiff history;
     private volatile Migration migration;
 
     SchemaDiff(String sourceLabel, SchemaSnapshot source, String targetLabel, SchemaSnapshot target,
-               String baseLabel, SchemaSnapshot base) {
+               String baseLabel, SchemaSnapshot base, HistoryDiff history) {
+        this.history = history;
         this.sourceLabel = sourceLabel;
         this.targetLabel = targetLabel;
         this.baseLabel = baseLabel;
@@ -113,9 +117,14 @@ public final class SchemaDiff {
         return changes;
     }
 
-    /** True when the two schemas are equal in everything the model covers. */
+    /** True when the two schemas are equal in everything the model covers, migration history included. */
     public boolean isEmpty() {
-        return changes.isEmpty();
+        return changes.isEmpty() && history.isEmpty();
+    }
+
+    /** The migration-history section: rows of the tools' history tables, compared like the schema. */
+    public HistoryDiff history() {
+        return history;
     }
 
     /** Base → source; empty without a base. */
@@ -149,7 +158,7 @@ public final class SchemaDiff {
             case SIDE_BY_SIDE -> DiffRenderer.sideBySide(this);
             case UNIFIED -> DiffRenderer.unified(this);
             case JSON -> DiffRenderer.json(this);
-            case SQL -> migration().toSql();
+            case SQL -> migration().toSql() + DiffRenderer.historySql(history.equalizeStatements());
         };
     }
 

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -68,17 +69,35 @@ public final class SchemaDiffer {
      * (branch) since the base from those made on the target (parent), and reports conflicts.
      */
     public static SchemaDiff compare(ConnectionSource source, ConnectionSource target, ConnectionSource base) {
+        return compare(source, target, base, HistoryTables.KNOWN);
+    }
+
+    /** As {@link #compare(ConnectionSource, ConnectionSource, ConnectionSource)}, with the project's own history tables. */
+    public static SchemaDiff compare(ConnectionSource source, ConnectionSource target, ConnectionSource base,
+                                     HistoryTables historyTables) {
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(target, "target");
-        SchemaSnapshot s = snapshot(source);
-        SchemaSnapshot t = snapshot(target);
-        SchemaSnapshot b = base == null ? null : snapshot(base);
-        return new SchemaDiff(source.label(), s, target.label(), t, base == null ? null : base.label(), b);
+        Objects.requireNonNull(historyTables, "historyTables");
+        Side s = read(source, historyTables);
+        Side t = read(target, historyTables);
+        Side b = base == null ? null : read(base, historyTables);
+        HistoryDiff history = HistoryDiff.compare(s.history(), t.history(), b == null ? null : b.history());
+        return new SchemaDiff(source.label(), s.schema(), target.label(), t.schema(), base == null ? null : base.label(),
+                b == null ? null : b.schema(), history);
+    }
+
+    /** One side as read: its schema and its migration-history rows. */
+    private record Side(SchemaSnapshot schema, Map<HistoryTables.QualifiedName, HistoryRows> history) {
     }
 
     static SchemaSnapshot snapshot(ConnectionSource side) {
+        return read(side, HistoryTables.KNOWN).schema();
+    }
+
+    private static Side read(ConnectionSource side, HistoryTables historyTables) {
         try (Connection c = side.open()) {
-            return CatalogReader.read(c);
+            SchemaSnapshot schema = CatalogReader.read(c);
+            return new Side(schema, HistoryReader.read(c, historyTables));
         } catch (SQLException e) {
             throw new SchemaException(SchemaException.Code.INTROSPECTION_FAILED,
                     "cannot read the schema of " + side.label() + ": " + e.getMessage(), e.getSQLState(), e);
