@@ -17,6 +17,7 @@ import dev.pgbranch.pageserver.compute.ComputeException;
 import dev.pgbranch.pageserver.compute.ComputeManager;
 import dev.pgbranch.pageserver.compute.ComputeUser;
 import dev.pgbranch.pageserver.compute.PostgresInstallation;
+import dev.pgbranch.pageserver.console.Console;
 import dev.pgbranch.pageserver.review.SchemaReview;
 import dev.pgbranch.pageserver.timetravel.TimeTravel;
 import dev.pgbranch.proxy.PgProxy;
@@ -34,6 +35,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.InstantSource;
 import java.util.ArrayDeque;
 import java.util.Deque;
 
@@ -217,6 +219,8 @@ public final class PageServer implements AutoCloseable {
         api = new ApiServer(branches, token, config.apiPort(), store::stats, proxy::metrics);
         api.schemaRoutes(new SchemaRoutes(new SchemaReview(branches, catalog, store, computes)));
         api.garbageCollector(gc);
+        api.console(new Console(branches, token, Console.DEFAULT_SESSION_TTL, InstantSource.system(),
+                e -> ApiServer.status(e.code())));
         resources.push(api);
         api.start();
 

@@ -15,6 +15,7 @@ import dev.pgbranch.pageserver.branch.ErrorCode;
 import dev.pgbranch.pageserver.branch.GarbageCollector;
 import dev.pgbranch.pageserver.branch.ProjectInfo;
 import dev.pgbranch.pageserver.branch.Retention;
+import dev.pgbranch.pageserver.console.Console;
 import dev.pgbranch.storage.StoreStats;
 
 import java.io.ByteArrayOutputStream;
@@ -75,6 +76,7 @@ public final class ApiServer implements AutoCloseable {
     private final ExecutorService executor;
     private volatile SchemaRoutes schemaRoutes;
     private volatile GarbageCollector garbageCollector;
+    private volatile Console console;
 
     /**
      * Binds 127.0.0.1:{@code port} (0 = any free port); {@link #start} begins serving.
@@ -109,6 +111,15 @@ public final class ApiServer implements AutoCloseable {
         metrics.garbageCollector(collector);
     }
 
+    /**
+     * Serves the web console through {@code console} (before {@link #start}): every path but
+     * {@code /v1/...} and {@code /metrics}, API requests carrying its session cookie instead of
+     * the bearer token, and its own routes.
+     */
+    public void console(Console console) {
+        this.console = console;
+    }
+
     public void start() {
         server.start();
     }
@@ -128,7 +139,18 @@ public final class ApiServer implements AutoCloseable {
         int status = 500;
         try (exchange) {
             Response response;
-            if (!token.accepts(exchange.getRequestHeaders().getFirst("Authorization"))) {
+            Console console = this.console;
+            if (console != null && Console.serves(exchange.getRequestURI().getRawPath())) {
+                console.serve(exchange);
+                status = exchange.getResponseCode();
+                return;
+            }
+            Console.Access access = token.accepts(exchange.getRequestHeaders().getFirst("Authorization"))
+                    ? Console.Access.GRANTED : console == null ? Console.Access.NONE : console.access(exchange);
+            if (access == Console.Access.FORBIDDEN) {
+                Console.Answer refused = console.forbidden();
+                response = new Response(refused.status(), refused.body(), refused.contentType());
+            } else if (access == Console.Access.NONE) {
                 exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"pgbranch\"");
                 response = error(401, "UNAUTHORIZED", "missing or wrong bearer token (Authorization: Bearer <token from "
                         + ApiToken.FILE_NAME + " in the data directory>)");
@@ -185,6 +207,10 @@ public final class ApiServer implements AutoCloseable {
             if (path.equals(List.of("metrics"))) {
                 return method.equals("GET") ? new Response(200, metrics.render().getBytes(StandardCharsets.UTF_8),
                         "text/plain; version=0.0.4; charset=utf-8") : methodNotAllowed(exchange, "GET");
+            }
+            Console console = this.console;
+            if (console != null && path.equals(List.of("v1", "console", "login-links"))) {
+                return relay(console.loginLink(exchange));
             }
             if (path.size() < 3 || !path.get(0).equals("v1") || !path.get(1).equals("projects")) {
                 return notFoundRoute(exchange);
@@ -263,6 +289,9 @@ public final class ApiServer implements AutoCloseable {
                 SchemaRoutes.Answer answer = schema.answer(exchange, project, branch, joined);
                 return new Response(answer.status(), answer.body(), answer.contentType());
             }
+            if (console != null && Console.handles(joined)) {
+                return relay(console.answer(exchange, project, branch, joined));
+            }
             return switch (joined) {
                 case "reset" -> method.equals("POST") ? ok(branchJson(branches.reset(project, branch)))
                         : methodNotAllowed(exchange, "POST");
@@ -298,7 +327,8 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    static int status(ErrorCode code) {
+    /** The HTTP status of a branch error (the console's routes answer alike). */
+    public static int status(ErrorCode code) {
         return switch (code) {
             case BAD_REQUEST -> 400;
             case NOT_FOUND -> 404;
@@ -463,6 +493,10 @@ public final class ApiServer implements AutoCloseable {
         node.put("routingPort", c.routingPort());
         node.put("routingUri", c.routingUri());
         return node;
+    }
+
+    private static Response relay(Console.Answer answer) {
+        return new Response(answer.status(), answer.body(), answer.contentType());
     }
 
     private static Response ok(JsonNode node) throws IOException {

@@ -19,13 +19,14 @@ import java.io.PrintWriter;
  * pgbranch compute start|stop BRANCH
  * pgbranch diff BRANCH [--against B] [--database D] [--format side-by-side|unified|sql|json]
  * pgbranch promote BRANCH [--dry-run] [--force] [--database D] [--concurrent-indexes]
+ * pgbranch console                       a one-time login link to the web console
  * </pre>
  */
 @Command(name = "pgbranch", mixinStandardHelpOptions = true, version = "pgbranch 0.1.0",
         description = "Copy-on-write branches for PostgreSQL.",
         subcommands = {ServerCommand.class, BranchCommands.class, ProjectCommands.class, GcCommand.class,
                 ConnectCommand.class, ComputeCommands.class,
-                DiffCommand.class, PromoteCommand.class,
+                DiffCommand.class, PromoteCommand.class, ConsoleCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -99,7 +99,7 @@ class ApiServerTest {
     @Test
     void everyRouteNeedsTheToken() throws Exception {
         for (String path : new String[]{"/metrics", "/v1/projects/default/branches", "/v1/projects/default/branches/production",
-                "/nowhere"}) {
+                "/v1/nowhere"}) {
             assertError(send("GET", path, null, null), 401, "UNAUTHORIZED", "bearer token");
             assertError(send("GET", path, null, token + "x"), 401, "UNAUTHORIZED", "bearer token");
         }
