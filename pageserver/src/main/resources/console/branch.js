@@ -57,7 +57,7 @@ export async function branchPage(ctx, name) {
       h('dt', 'Port'), h('dd.mono', b.port),
       h('dt', 'Created'), h('dd', time(b.createdAt), h('span.muted', ` (${relative(b.createdAt)})`)),
       h('dt', 'Parent LSN'), h('dd.mono', b.parentLsn ?? '—'),
-      h('dt', 'Head LSN'), h('dd.mono', b.headLsn ?? '—'),
+      h('dt', 'Head LSN'), h('dd.mono#head-lsn', b.headLsn ?? '—'),
       h('dt', 'Restorable from'), h('dd', b.restorableFrom ? [b.restorableFrom.time ? time(b.restorableFrom.time) : '', h('span.mono.muted', ` LSN ${b.restorableFrom.lsn}`)] : '—'),
       h('dt', 'Expires'), h('dd', b.expiresAt ? `${time(b.expiresAt)} (${relative(b.expiresAt)})` : 'never'));
     clear(usage,
@@ -100,7 +100,7 @@ export async function branchPage(ctx, name) {
   };
 
   clear(ctx.main, head,
-    h('div.grid', connectionPanel,
+    h('div.branch-top', connectionPanel,
       h('div.panel', h('h2', 'Actions'), actionProblem, actions)),
     h('div.grid',
       h('div.panel', h('h2', 'Details'), facts),

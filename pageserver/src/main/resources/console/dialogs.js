@@ -213,7 +213,7 @@ export function restoreDialog(branch, done) {
     problem,
   ], (close) => [
     h('button', { type: 'button', onclick: close }, 'Cancel'),
-    h('button.danger.solid', { type: 'button', onclick: submit }, 'Restore'),
+    h('button.danger.solid#restore-submit', { type: 'button', onclick: submit }, 'Restore'),
   ]);
   async function submit() {
     const at = lsn.value.trim() || localToIso(when.value);

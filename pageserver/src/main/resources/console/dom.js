@@ -7,7 +7,8 @@ export function h(spec, attrs, ...children) {
   for (const part of rest) {
     if (part[0] === '.') el.classList.add(part.slice(1)); else el.id = part.slice(1);
   }
-  if (attrs && (typeof attrs !== 'object' || attrs instanceof Node || Array.isArray(attrs))) {
+  // A first argument that is not an attribute object (text, a number, 0 included, a node) is a child.
+  if (attrs !== null && attrs !== undefined && (typeof attrs !== 'object' || attrs instanceof Node || Array.isArray(attrs))) {
     children.unshift(attrs);
     attrs = null;
   }

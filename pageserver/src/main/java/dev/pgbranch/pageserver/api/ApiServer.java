@@ -53,6 +53,10 @@ import java.util.function.Supplier;
  * GET    /metrics                                       Prometheus text
  * </pre>
  *
+ * With a {@link Console} set, every other path is the web console, and API requests may carry
+ * its session cookie (plus its CSRF token when they change something) instead of the bearer
+ * token; the console adds its own routes (SQL, databases, reset impact, login links).
+ *
  * Branch names are percent-encoded in paths ({@code dev%2Falex}). Errors are
  * {@code {"error":{"code","message"}}} with 400 (bad input), 401 (no or wrong token), 404
  * (unknown project, branch or route), 405 (wrong method), 409 (exists, protected, has

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.Select;
@@ -178,11 +179,29 @@ class ConsoleBrowserTest {
             assertEquals(1000, Sql.queryLong(sql, "SELECT count(*) FROM users WHERE plan = 'free'"));
         }
 
+        // Restore dev/alex (its page is still shown) to its head LSN: the replaced state is kept as a backup branch.
+        String head = browser.find("#head-lsn").getText();
+        browser.click("#restore");
+        browser.find("#restore-lsn").sendKeys(head);
+        browser.click("#restore-submit");
+        String kept = browser.waitForText("#toasts", "previous state is kept as dev/alex_old_");
+        assertTrue(server.cliOk("branch", "list").contains("dev/alex_old_"), kept);
+
+        // Protect and unprotect, each confirmed.
+        browser.click("#protect");
+        assertTrue(browser.find(".modal").getText().contains("Protected branches cannot be deleted"));
+        browser.click(".modal footer button:last-child");
+        browser.find("h1 .shield");
+        browser.click("#protect");
+        browser.click(".modal footer button:last-child");
+        browser.until(d -> browser.all("h1 .shield").isEmpty());
+        browser.clickLink("Branches");
+
         // Protected production refuses deletion, in the API's words.
         browser.clickLink("Branches");
         browser.clickLink("production");
         browser.click("#delete");
-        browser.click(".modal button.danger");
+        browser.click(".modal footer button:last-child");
         String refusal = browser.waitForText("#action-result", "PROTECTED");
         assertTrue(refusal.contains("protected"), refusal);
         browser.screenshot("09-protected-refuses-delete");
@@ -192,7 +211,18 @@ class ConsoleBrowserTest {
         browser.clickLink("Project settings");
         browser.click("#gc-now");
         browser.waitForText("#gc-report", "Freed");
+        for (WebElement dropped : browser.all("#gc-report tbody td:nth-child(6)")) {
+            assertTrue(dropped.getText().matches("\\d+"), "versions dropped: '" + dropped.getText() + "'");
+        }
         browser.screenshot("10-settings");
+
+        // A narrow window: the tree still fits, without sideways scrolling of the page.
+        browser.driver.manage().window().setSize(new Dimension(480, 900));
+        browser.clickLink("Branches");
+        browser.find("tr[data-branch='dev/alex']");
+        assertEquals(Boolean.TRUE, browser.driver.executeScript(
+                "return document.documentElement.scrollWidth <= window.innerWidth"), "no horizontal overflow at 480 px");
+        browser.screenshot("11-narrow");
 
         assertEquals(List.of(), browser.severeConsoleMessages(), "no script error and no CSP violation in the page");
     }
