@@ -152,8 +152,7 @@ public final class ApiServer implements AutoCloseable {
             Console.Access access = token.accepts(exchange.getRequestHeaders().getFirst("Authorization"))
                     ? Console.Access.GRANTED : console == null ? Console.Access.NONE : console.access(exchange);
             if (access == Console.Access.FORBIDDEN) {
-                Console.Answer refused = console.forbidden();
-                response = new Response(refused.status(), refused.body(), refused.contentType());
+                response = relay(console.forbidden());
             } else if (access == Console.Access.NONE) {
                 exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"pgbranch\"");
                 response = error(401, "UNAUTHORIZED", "missing or wrong bearer token (Authorization: Bearer <token from "

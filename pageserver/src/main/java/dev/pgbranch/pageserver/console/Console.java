@@ -145,7 +145,7 @@ public final class Console {
                     send(exchange, 204, new byte[0], "application/json");
                 }
                 default -> {
-                    if (!SAFE_METHODS.contains(method)) {
+                    if (!method.equals("GET")) {
                         throw new ConsoleException(ConsoleException.Code.BAD_REQUEST, method + " is not allowed on "
                                 + path);
                     }
