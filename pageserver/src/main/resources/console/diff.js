@@ -95,10 +95,22 @@ export async function diffPage(ctx, name, params) {
       return [h('h3', `${d.database}: makes ${parent} equal to ${report.branch}`), h('pre.sql#migration-sql', sql),
         h('button.small', { type: 'button', onclick: () => copy(sql, 'the migration SQL') }, 'Copy SQL')];
     });
+    // Migration-history rows (Django, Alembic, ...) that promote carries with the schema.
+    const history = report.databases.flatMap((d) => (d.history || []).map((t) => ({ ...t, database: d.database })));
+    const historyPanel = history.length === 0 ? null : h('div.panel#diff-history', h('h2', 'Migration history'),
+      history.map((t) => {
+        const rows = t.carried || t.changes || [];
+        return [h('h3', `${t.tool} · ${t.table}${report.databases.length > 1 ? ` (${t.database})` : ''}`),
+          rows.length === 0 ? h('p.muted', 'No rows to carry.')
+            : h('ul.plain', rows.map((r) => h('li', h('span', { class: `verb ${r.change}` }, r.change), ' ',
+              h('code', Object.values(r.key || {}).join(' · '))))),
+          (t.conflicts || []).length ? h('div.callout.warn', `${t.conflicts.length} row(s) changed differently on both sides.`) : null];
+      }));
     clear(body,
       report.identical ? h('div.callout.ok', `No differences: ${report.branch} and ${parent} have the same schema.`) : null,
       report.notes.map((n) => h('div.callout.info', n)),
       h('div.panel', tabs, panel),
+      historyPanel,
       h('div.panel', h('h2', 'Migration SQL'), migration.length ? migration : h('p.muted', 'No statements.')));
     showSection(0);
   };
