@@ -7,7 +7,15 @@ import { localToIso, isoToLocal, time } from './format.js';
 export function modal(title, body, footer) {
   const previous = document.activeElement;
   const close = () => { backdrop.remove(); document.removeEventListener('keydown', onKey); previous?.focus?.(); };
-  const onKey = (ev) => { if (ev.key === 'Escape') close(); };
+  const onKey = (ev) => {
+    if (ev.key === 'Escape') close();
+    if (ev.key !== 'Tab') return;
+    // Keep keyboard focus inside the dialog.
+    const focusable = [...root.querySelectorAll('button, input, select, textarea, a[href]')].filter((e) => !e.disabled);
+    const [first, last] = [focusable[0], focusable[focusable.length - 1]];
+    if (ev.shiftKey && document.activeElement === first) { ev.preventDefault(); last.focus(); }
+    else if (!ev.shiftKey && document.activeElement === last) { ev.preventDefault(); first.focus(); }
+  };
   const titleId = `modal-${Math.random().toString(36).slice(2)}`;
   const root = h('div.modal', { role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': titleId },
     h('header', h('h2', { id: titleId }, title), h('button.ghost', { type: 'button', 'aria-label': 'Close', onclick: () => close() }, '✕')),

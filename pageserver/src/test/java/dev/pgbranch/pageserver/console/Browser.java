@@ -3,6 +3,7 @@ package dev.pgbranch.pageserver.console;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
@@ -46,6 +47,7 @@ final class Browser implements AutoCloseable {
     Browser() throws IOException {
         profile = Files.createTempDirectory("pgbranch-chromium");
         Files.createDirectories(SCREENSHOTS);
+        Files.deleteIfExists(SCREENSHOTS.resolve("failure.png")); // from an earlier run
         service = new ChromeDriverService.Builder().usingDriverExecutable(new File("/usr/bin/chromedriver"))
                 .usingAnyFreePort().build();
         ChromeOptions options = new ChromeOptions();
@@ -105,7 +107,8 @@ final class Browser implements AutoCloseable {
     }
 
     <T> T until(java.util.function.Function<? super WebDriver, T> condition) {
-        return new WebDriverWait(driver, WAIT).until(condition);
+        // Pages redraw on their polls: an element found a moment ago may have been replaced.
+        return new WebDriverWait(driver, WAIT).ignoring(StaleElementReferenceException.class).until(condition);
     }
 
     /** Saves what the browser shows as {@code SCREENSHOTS/<name>.png}. */

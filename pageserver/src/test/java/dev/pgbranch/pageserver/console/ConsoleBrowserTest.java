@@ -195,7 +195,24 @@ class ConsoleBrowserTest {
         browser.click("#protect");
         browser.click(".modal footer button:last-child");
         browser.until(d -> browser.all("h1 .shield").isEmpty());
+
+        // Compute stop and start, and the expiry set at creation taken off again.
+        String state = browser.find("h1 .state").getText();
+        String other = state.equals("running") ? "suspended" : "running";
+        for (String next : List.of(other, state)) {
+            browser.waitForText("#compute-toggle", next.equals("running") ? "Start compute" : "Stop compute");
+            browser.click("#compute-toggle");
+            browser.until(d -> browser.find("h1 .state").getText().equals(next));
+            assertEquals(next, server.cliJson("branch", "show", "dev/alex").path("computeState").asText());
+        }
+        browser.click("#expiry");
+        browser.find("input[name='set-expiry'][value='never']").click();
+        browser.clickButton("Save");
+        browser.until(d -> server.cliJson("branch", "show", "dev/alex").path("expiresAt").isNull());
         browser.clickLink("Branches");
+        String guide = browser.find("tr[data-branch^='dev/alex_old_'] .indent").getText();
+        assertTrue(guide.matches(" +└─ *"), "a grandchild is indented under its parent: '" + guide + "'");
+        browser.screenshot("08b-branch-tree");
 
         // Protected production refuses deletion, in the API's words.
         browser.clickLink("Branches");
