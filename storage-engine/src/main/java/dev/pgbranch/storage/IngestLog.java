@@ -38,16 +38,12 @@ import java.util.stream.Stream;
  *
  * <p>Crash behaviour: a sync acknowledges a position only once every segment up to it is
  * forced and every segment file name is durable, so whatever any sync acknowledged is a
- * durable prefix of the log. A damaged record with valid records behind it is corruption, not a
- * torn tail: open fails naming the segment and offset and changes nothing (see
- * {@link #corruptionEvidence}). Otherwise recovery keeps the longest valid prefix: it reads each segment up
- * to its first invalid record (a torn record, or the zero padding of a pre-allocated segment);
- * a segment that does not start exactly where the previous one's valid records end comes
- * after a shortfall that no sync acknowledged, so it and every later segment are deleted.
- * Bytes after the valid end of the last segment are cut (a stale record left there could
- * otherwise line up behind future appends and be replayed). If an append fails midway, the
- * partial record is cut off; if even that fails, the log refuses further appends and syncs
- * (reopen the store to recover).
+ * durable prefix of the log. Each record carries the position that was durable when it was
+ * appended, which is how {@link LogRecovery} tells a torn tail (cut) from damaged history
+ * (cut too, the timelines involved reported for quarantine, the cut bytes moved aside). A
+ * failed fsync fails the log for good: every later append and sync fails until the store is
+ * reopened (a retried fsync proves nothing). If an append fails midway, the partial record is
+ * cut off; if even that fails, the log fails the same way.
  *
  * <p>Interrupts: a FileChannel closes itself for every thread when a thread is interrupted in
  * it. Callers' interrupt status is held back during log I/O and restored afterwards; an
@@ -70,6 +66,9 @@ final class IngestLog implements AutoCloseable {
     private final Path directory;
     private final boolean fsync;
     private final long segmentBytes;
+    private final Disk disk;
+    private final Path quarantine;
+    private LogRecovery.Cut recoveryCut;
     private final ReentrantLock appendLock = new ReentrantLock();
     private final ReentrantLock syncLock = new ReentrantLock();
 
@@ -97,7 +96,7 @@ final class IngestLog implements AutoCloseable {
      * for everyone (ClosedByInterruptException): {@link #channel()} reopens it, so an interrupt
      * only fails the interrupted caller's own call.
      */
-    private static final class Segment {
+    private final class Segment {
         final long base;
         final Path path;
         private volatile FileChannel channel;
@@ -119,7 +118,7 @@ final class IngestLog implements AutoCloseable {
                     throw new ClosedChannelException();
                 }
                 if (!channel.isOpen()) {
-                    channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                    channel = disk.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
                 }
                 return channel;
             }
@@ -150,7 +149,9 @@ final class IngestLog implements AutoCloseable {
         void record(LogFormat.Record record, long startPosition, long endPosition) throws IOException;
     }
 
-    private IngestLog(Path directory, boolean fsync, long segmentBytes) {
+    private IngestLog(Path directory, Path quarantine, boolean fsync, long segmentBytes, Disk disk) {
+        this.disk = disk;
+        this.quarantine = quarantine;
         this.directory = directory;
         this.fsync = fsync;
         this.segmentBytes = segmentBytes;
@@ -161,15 +162,26 @@ final class IngestLog implements AutoCloseable {
      * cuts anything after it, leaving the log ready for appends.
      */
     static IngestLog open(Path directory, boolean fsync, Replayer replayer) throws IOException {
-        return open(directory, fsync, SEGMENT_BYTES, replayer);
+        return open(directory, directory.resolveSibling("quarantine"), fsync, SEGMENT_BYTES, OsDisk.INSTANCE, replayer,
+                cut -> { });
     }
 
     /** As {@link #open(Path, boolean, Replayer)} with a given segment size (tests use small ones). */
     static IngestLog open(Path directory, boolean fsync, long segmentBytes, Replayer replayer) throws IOException {
-        Files.createDirectories(directory);
-        IngestLog log = new IngestLog(directory, fsync, segmentBytes);
+        return open(directory, directory.resolveSibling("quarantine"), fsync, segmentBytes, OsDisk.INSTANCE, replayer,
+                cut -> { });
+    }
+
+    /**
+     * As {@link #open(Path, boolean, Replayer)} with a given segment size (tests use small ones), disk,
+     * and directory where recovery moves what it cuts ({@link LogRecovery}).
+     */
+    static IngestLog open(Path directory, Path quarantine, boolean fsync, long segmentBytes, Disk disk,
+                          Replayer replayer, LogRecovery.CutListener cuts) throws IOException {
+        disk.createDirectories(directory);
+        IngestLog log = new IngestLog(directory, quarantine, fsync, segmentBytes, disk);
         try {
-            log.recover(replayer);
+            log.recover(replayer, cuts);
         } catch (IOException | RuntimeException e) {
             log.close();
             throw e;
@@ -179,228 +191,35 @@ final class IngestLog implements AutoCloseable {
     }
 
     private static String segmentName(long base) {
-        return String.format("%016x.log", base);
+        return LogRecovery.segmentName(base);
     }
 
-    private void recover(Replayer replayer) throws IOException {
-        List<Long> bases = new ArrayList<>();
-        try (Stream<Path> files = Files.list(directory)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
-                String name = p.getFileName().toString();
-                if (name.matches("[0-9a-f]{16}\\.log")) {
-                    bases.add(Long.parseUnsignedLong(name.substring(0, 16), 16));
-                } else if (name.endsWith(".tmp")) {
-                    Files.deleteIfExists(p);
-                }
-            }
+    private void recover(Replayer replayer, LogRecovery.CutListener cuts) throws IOException {
+        LogRecovery.Result result = new LogRecovery(directory, quarantine, disk, fsync).run(replayer, cuts);
+        for (LogRecovery.KeptSegment k : result.segments()) {
+            segments.add(new Segment(k.base(), k.path(), k.channel()));
         }
-        bases.sort(Long::compare);
-        boolean cut = false;
-        long validEnd = 0; // of the last kept segment, relative to its base
-        for (int i = 0; i < bases.size(); i++) {
-            long base = bases.get(i);
-            Path path = directory.resolve(segmentName(base));
-            if (!cut && !segments.isEmpty()) {
-                long expected = segments.getLast().base + validEnd;
-                if (base < expected) {
-                    throw new IOException("ingest log segment " + path + " starts at " + base
-                            + " but the previous one holds records up to " + expected + " (damaged segment)");
-                }
-                if (base > expected) {
-                    // The previous segment is short of where this one starts: the records in
-                    // between were never acknowledged (a sync forces every earlier segment
-                    // first), so neither was anything from here on.
-                    LOG.log(System.Logger.Level.WARNING,
-                            "ingest log: segment {0} ends at {1}, before the next one starts at {2}: "
-                                    + "dropping the later, never synced segments",
-                            segments.getLast().path, String.valueOf(expected), String.valueOf(base));
-                    cut = true;
-                }
-            }
-            if (cut) {
-                LOG.log(System.Logger.Level.WARNING, "deleting ingest log segment {0} after a torn record", path);
-                Files.delete(path);
-                continue;
-            }
-            FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            segments.add(new Segment(base, path, channel));
-            validEnd = replaySegment(base, path, channel, replayer);
-            if (validEnd < channel.size()) {
-                String evidence = corruptionEvidence(channel, validEnd, i + 1 < bases.size()
-                        ? directory.resolve(segmentName(bases.get(i + 1))) : null);
-                if (evidence != null) {
-                    throw new IOException("ingest log segment " + path + " is corrupt at offset " + validEnd + ": "
-                            + evidence + ", so this is damaged synced history, not a torn tail; nothing was cut "
-                            + "or deleted");
-                }
-            }
-        }
+        recoveryCut = result.cut();
         if (segments.isEmpty()) {
-            startSegment(0);
-            validEnd = 0;
+            startSegment(result.end());
         }
-        Segment last = segments.getLast();
-        FileChannel channel = last.channel();
-        long size = channel.size();
-        if (validEnd < size) {
-            // Zero padding of a pre-allocated segment is normal; anything else is a torn tail.
-            // Either way it goes: stale bytes could line up behind future appends.
-            if (!isZero(channel, validEnd, size)) {
-                LOG.log(System.Logger.Level.WARNING,
-                        "ingest log {0}: cutting torn or corrupt tail at offset {1} ({2} bytes dropped)",
-                        last.path, String.valueOf(validEnd), String.valueOf(size - validEnd));
-            }
-            channel.truncate(validEnd);
-            if (fsync) {
-                channel.force(true);
-            }
-        }
-        writePosition = last.base + validEnd;
+        writePosition = result.end();
         flushedPosition = writePosition;
     }
 
-    /**
-     * Tells a damaged record inside synced history from a torn tail, for the invalid record at
-     * {@code offset}: returns why it is corruption, or null for a torn tail.
-     *
-     * <p>A kill -9 leaves only the last record's prefix cut off by the end of the file, or the
-     * zeros of a pre-allocated segment behind it; a power loss may also leave a file-system page
-     * that was never written back, which reads as zeros, with later records present (no sync
-     * acknowledged those). A record whose length field is zero is therefore a torn tail, as is
-     * an invalid record with nothing valid behind it. A record with a nonzero header that fails
-     * its checksum and is followed by a valid record (right at its end, anywhere later in the
-     * segment, or at the start of the next segment) is damaged history: refusing to open keeps
-     * every later record, which a cut would silently drop. (A power loss that drops a page
-     * inside a record, not at its header, also ends up here: the store then refuses to open
-     * rather than guess.)
-     */
-    private static String corruptionEvidence(FileChannel channel, long offset, Path next) throws IOException {
-        long size = channel.size();
-        if (size - offset < LogFormat.HEADER_LENGTH || size > Integer.MAX_VALUE) {
-            return null;
-        }
-        java.nio.MappedByteBuffer map = channel.map(FileChannel.MapMode.READ_ONLY, 0, size);
-        int o = (int) offset;
-        if (map.getInt(o) == 0) {
-            return null; // a zero length: the segment's records end here (pre-allocated or lost page)
-        }
-        int length = map.getInt(o);
-        boolean sane = length >= LogFormat.BODY_FIXED_LENGTH && length <= LogFormat.MAX_BODY_LENGTH
-                && offset + LogFormat.HEADER_LENGTH + length <= size;
-        if (sane) {
-            long end = offset + LogFormat.HEADER_LENGTH + length;
-            if (end < size && validRecordAt(map, end, size)) {
-                return "its length is sane, its checksum fails, and a valid record starts at its end (offset "
-                        + end + ")";
-            }
-        }
-        for (long p = offset + 1; p + LogFormat.HEADER_LENGTH + LogFormat.BODY_FIXED_LENGTH <= size; p++) {
-            if (validRecordAt(map, p, size)) {
-                return "a valid record follows it at offset " + p;
-            }
-        }
-        if (next != null && Files.size(next) >= LogFormat.HEADER_LENGTH) {
-            try (FileChannel c = FileChannel.open(next, StandardOpenOption.READ)) {
-                long nextSize = c.size();
-                if (nextSize <= Integer.MAX_VALUE
-                        && validRecordAt(c.map(FileChannel.MapMode.READ_ONLY, 0, nextSize), 0, nextSize)) {
-                    return "the next segment " + next + " starts with a valid record";
-                }
-            }
-        }
-        return null;
-    }
-
-    /** Whether a whole record with a matching checksum and a known type starts at {@code p}. */
-    private static boolean validRecordAt(ByteBuffer map, long p, long size) {
-        if (p + LogFormat.HEADER_LENGTH + LogFormat.BODY_FIXED_LENGTH > size) {
-            return false;
-        }
-        int length = map.getInt((int) p);
-        if (length < LogFormat.BODY_FIXED_LENGTH || length > LogFormat.MAX_BODY_LENGTH
-                || p + LogFormat.HEADER_LENGTH + length > size) {
-            return false;
-        }
-        int bodyStart = (int) p + LogFormat.HEADER_LENGTH;
-        if (map.get(bodyStart + 24) != LogFormat.TYPE_BATCH) {
-            return false; // cheap filter before the checksum
-        }
-        return LogFormat.crc(map.slice(bodyStart, length)) == map.getInt((int) p + 4);
-    }
-
-    private static boolean isZero(FileChannel channel, long from, long to) throws IOException {
-        ByteBuffer buffer = ByteBuffer.allocate(ZERO_CHUNK);
-        long position = from;
-        while (position < to) {
-            buffer.clear();
-            buffer.limit((int) Math.min(ZERO_CHUNK, to - position));
-            int n = channel.read(buffer, position);
-            if (n < 0) {
-                break;
-            }
-            for (int i = 0; i < n; i++) {
-                if (buffer.get(i) != 0) {
-                    return false;
-                }
-            }
-            position += n;
-        }
-        return true;
-    }
-
-    /** Returns the offset just past the last valid record of the segment. */
-    private static long replaySegment(long base, Path path, FileChannel channel, Replayer replayer) throws IOException {
-        long size = channel.size();
-        long offset = 0;
-        ByteBuffer header = ByteBuffer.allocate(LogFormat.HEADER_LENGTH);
-        while (offset + LogFormat.HEADER_LENGTH <= size) {
-            header.clear();
-            readFully(channel, header, offset);
-            header.flip();
-            int length = header.getInt();
-            int crc = header.getInt();
-            if (length < LogFormat.BODY_FIXED_LENGTH || length > LogFormat.MAX_BODY_LENGTH
-                    || offset + LogFormat.HEADER_LENGTH + length > size) {
-                return offset;
-            }
-            ByteBuffer body = ByteBuffer.allocate(length);
-            readFully(channel, body, offset + LogFormat.HEADER_LENGTH);
-            body.flip();
-            if (LogFormat.crc(body) != crc) {
-                return offset;
-            }
-            LogFormat.Record record;
-            try {
-                record = LogFormat.decode(body);
-            } catch (IllegalArgumentException e) {
-                LOG.log(System.Logger.Level.WARNING, "ingest log " + path + ": undecodable record at offset " + offset, e);
-                return offset;
-            }
-            long end = offset + LogFormat.HEADER_LENGTH + length;
-            replayer.record(record, base + offset, base + end);
-            offset = end;
-        }
-        return offset;
-    }
-
-    private static void readFully(FileChannel channel, ByteBuffer buffer, long position) throws IOException {
-        while (buffer.hasRemaining()) {
-            int n = channel.read(buffer, position);
-            if (n < 0) {
-                throw new IOException("unexpected end of file");
-            }
-            position += n;
-        }
+    /** Where recovery cut the log, and why; null if the log was intact. */
+    LogRecovery.Cut recoveryCut() {
+        return recoveryCut;
     }
 
     /** Creates the first segment of an empty log (at open: no appends yet, so fsync here is fine). */
     private void startSegment(long base) throws IOException {
         Path path = directory.resolve(segmentName(base));
-        FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+        FileChannel channel = disk.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         segments.add(new Segment(base, path, channel));
         if (fsync) {
-            Fsync.directory(directory);
+            disk.syncDirectory(directory);
         }
     }
 
@@ -415,15 +234,15 @@ final class IngestLog implements AutoCloseable {
         if (spareReady) {
             spareReady = false;
             try {
-                Files.move(directory.resolve(SPARE_NAME), path, StandardCopyOption.ATOMIC_MOVE);
-                channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                disk.move(directory.resolve(SPARE_NAME), path);
+                channel = disk.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
             } catch (IOException e) {
                 LOG.log(System.Logger.Level.WARNING, "ingest log: the spare segment could not be used", e);
-                Files.deleteIfExists(path);
+                disk.deleteIfExists(path);
             }
         }
         if (channel == null) {
-            channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+            channel = disk.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
         }
         Segment segment = new Segment(base, path, channel);
@@ -438,7 +257,7 @@ final class IngestLog implements AutoCloseable {
      * Appends one record; returns the log position just past it (what {@link #sync} takes).
      */
     long append(TimelineId timeline, long lsn, Batch batch) throws IOException {
-        ByteBuffer record = LogFormat.encode(timeline, lsn, batch);
+        ByteBuffer record = LogFormat.encode(timeline, lsn, flushedPosition, batch);
         // An interrupt would close the channel under every thread: hold it back during the I/O.
         boolean interrupted = Thread.interrupted();
         appendLock.lock();
@@ -539,7 +358,7 @@ final class IngestLog implements AutoCloseable {
                             force(segment);
                         }
                         if (added > segmentsNamedDurably) {
-                            Fsync.directory(directory);
+                            disk.syncDirectory(directory);
                         }
                     }
                     segmentsNamedDurably = added;
@@ -552,6 +371,22 @@ final class IngestLog implements AutoCloseable {
                         throw interrupted(e);
                     }
                     continue; // closed by another thread's interrupt: retry
+                } catch (IOException e) {
+                    // After a failed fsync the kernel may have dropped the dirty pages and marked
+                    // them clean: a retry would "succeed" without writing them ("fsyncgate"). So
+                    // the log fails for good; only a reopen, replaying what is really on disk,
+                    // tells what survived.
+                    IOException sticky = new IOException("ingest log fsync failed; the store accepts no writes until "
+                            + "it is reopened: " + e.getMessage(), e);
+                    appendLock.lock();
+                    try {
+                        if (failure == null) {
+                            failure = sticky;
+                        }
+                    } finally {
+                        appendLock.unlock();
+                    }
+                    throw sticky;
                 }
                 flushedPosition = target;
             } finally {
@@ -612,14 +447,14 @@ final class IngestLog implements AutoCloseable {
     private void prepareSpare() {
         Path spare = directory.resolve(SPARE_NAME);
         try {
-            Files.deleteIfExists(spare);
-            if (Files.getFileStore(directory).getUsableSpace() < SPARE_HEADROOM_SEGMENTS * segmentBytes) {
+            disk.deleteIfExists(spare);
+            if (disk.usableSpace(directory) < SPARE_HEADROOM_SEGMENTS * segmentBytes) {
                 // Zeros must never take the space appends and layer flushes need: on a nearly
                 // full disk a spare would turn into ENOSPC for Postgres's own writes.
                 LOG.log(System.Logger.Level.DEBUG, "ingest log: too little free space for a spare segment");
                 return;
             }
-            try (FileChannel channel = FileChannel.open(spare, StandardOpenOption.CREATE_NEW,
+            try (FileChannel channel = disk.open(spare, StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.WRITE)) {
                 ByteBuffer zeros = ByteBuffer.allocateDirect((int) Math.min(ZERO_CHUNK, segmentBytes));
                 long position = 0;
@@ -639,7 +474,7 @@ final class IngestLog implements AutoCloseable {
             appendLock.lock();
             try {
                 if (closed) {
-                    Files.deleteIfExists(spare);
+                    disk.deleteIfExists(spare);
                 } else {
                     spareReady = true;
                 }
@@ -649,7 +484,7 @@ final class IngestLog implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, "ingest log: no spare segment (" + e + "); rolls create plain ones");
             try {
-                Files.deleteIfExists(spare);
+                disk.deleteIfExists(spare);
             } catch (IOException e2) {
                 LOG.log(System.Logger.Level.DEBUG, "ingest log: removing the spare segment failed", e2);
             }
@@ -707,7 +542,7 @@ final class IngestLog implements AutoCloseable {
         }
         for (Segment s : doomed) {
             s.retire();
-            Files.deleteIfExists(s.path);
+            disk.deleteIfExists(s.path);
         }
     }
 
@@ -762,7 +597,7 @@ final class IngestLog implements AutoCloseable {
             }
             segments.clear();
             try {
-                Files.deleteIfExists(directory.resolve(SPARE_NAME));
+                disk.deleteIfExists(directory.resolve(SPARE_NAME));
             } catch (IOException e) {
                 if (first == null) {
                     first = e;

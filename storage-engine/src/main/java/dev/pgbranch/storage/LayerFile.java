@@ -48,10 +48,12 @@ final class LayerFile implements AutoCloseable {
     private final byte[] encodings;
     private final int[] crcs;
     private final Long2ObjectHashMap<RoaringBitmap> bitmaps;
+    private final Disk disk;
 
-    private LayerFile(long id, Path path, FileChannel channel, LayerFormat.Header header, long fileSize,
+    private LayerFile(long id, Path path, Disk disk, FileChannel channel, LayerFormat.Header header, long fileSize,
                       ByteBuffer index, Long2ObjectHashMap<RoaringBitmap> bitmaps) throws IOException {
         this.id = id;
+        this.disk = disk;
         this.path = path;
         this.channel = channel;
         this.header = header;
@@ -91,10 +93,10 @@ final class LayerFile implements AutoCloseable {
      *
      * @throws IOException naming the file (and offset) if it is missing, truncated or corrupt
      */
-    static LayerFile open(long id, Path path) throws IOException {
+    static LayerFile open(long id, Path path, Disk disk) throws IOException {
         FileChannel channel;
         try {
-            channel = FileChannel.open(path, StandardOpenOption.READ);
+            channel = disk.open(path, StandardOpenOption.READ);
         } catch (NoSuchFileException e) {
             throw new IOException("layer file " + path + " is missing", e);
         }
@@ -140,7 +142,7 @@ final class LayerFile implements AutoCloseable {
             }
             Long2ObjectHashMap<RoaringBitmap> bitmaps = decodeBitmaps(bitmapSection, sectionLength, path,
                     header.bitmapOffset());
-            return new LayerFile(id, path, channel, header, size, index, bitmaps);
+            return new LayerFile(id, path, disk, channel, header, size, index, bitmaps);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
@@ -269,7 +271,7 @@ final class LayerFile implements AutoCloseable {
         }
         synchronized (this) {
             if (!channel.isOpen() && !closed) {
-                channel = FileChannel.open(path, StandardOpenOption.READ);
+                channel = disk.open(path, StandardOpenOption.READ);
             }
             return channel;
         }

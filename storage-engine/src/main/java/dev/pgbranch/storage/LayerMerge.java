@@ -109,7 +109,7 @@ final class LayerMerge {
      *
      * @throws IOException naming the input file and offset if a value fails its checksum
      */
-    static long write(Plan plan, Path file, TimelineId timeline, boolean fsync) throws IOException {
+    static long write(Plan plan, Path file, TimelineId timeline, boolean fsync, Disk disk) throws IOException {
         List<LayerFile> inputs = plan.inputs();
         long minLsn = Long.MAX_VALUE;
         long maxLsn = Long.MIN_VALUE;
@@ -120,7 +120,7 @@ final class LayerMerge {
             maxLsn = Math.max(maxLsn, f.maxLsn());
             windows[i] = new Window(f);
         }
-        try (MergeWriter out = new MergeWriter(file, timeline, fsync)) {
+        try (MergeWriter out = new MergeWriter(file, timeline, fsync, disk)) {
             IndexMerge merge = new IndexMerge(inputs);
             while (merge.next()) {
                 int fi = merge.file();

@@ -47,7 +47,7 @@ final class LayerWriter {
         }
     }
 
-    static void write(Path file, TimelineId timeline, InMemoryLayer layer, boolean fsync) throws IOException {
+    static void write(Path file, TimelineId timeline, InMemoryLayer layer, boolean fsync, Disk disk) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         int count = layer.size();
         ByteBuffer index = ByteBuffer.allocate(count * LayerFormat.ENTRY_LENGTH + 4);
@@ -55,7 +55,7 @@ final class LayerWriter {
         long minInode = Long.MAX_VALUE, minBlock = Long.MAX_VALUE, maxInode = Long.MIN_VALUE, maxBlock = Long.MIN_VALUE;
         long minLsn = Long.MAX_VALUE, maxLsn = Long.MIN_VALUE;
         int written = 0;
-        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        try (FileChannel out = disk.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
             ByteBuffer buffer = ByteBuffer.allocate(BUFFER_BYTES);
             long position = LayerFormat.HEADER_LENGTH;
@@ -124,12 +124,12 @@ final class LayerWriter {
                 out.force(true);
             }
         } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
+            disk.deleteIfExists(tmp);
             throw e;
         }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+        disk.move(tmp, file);
         if (fsync) {
-            Fsync.directory(file.getParent());
+            disk.syncDirectory(file.getParent());
         }
     }
 

@@ -60,6 +60,8 @@ final class LayeredStore implements PageStore {
     private static final System.Logger LOG = System.getLogger(LayeredStore.class.getName());
     /** Frozen layers a timeline may have waiting for the flusher before its writer waits. */
     private static final int MAX_FROZEN = 2;
+    /** How long a writer waits for its timeline's flush backlog before it fails. */
+    static final long BACKLOG_WAIT_SECONDS = 30;
     /**
      * How long a merged-away layer file stays open after it was unlinked: readers that took the
      * timeline's layers just before the swap finish their reads on it (a read takes
@@ -75,7 +77,13 @@ final class LayeredStore implements PageStore {
     private final Path directory;
     private final Path layersDirectory;
     private final Path marksDirectory;
+    private final Path quarantineDirectory;
+    /** Timelines held back from serving, with their manifest entries kept exactly as read. */
+    private final ConcurrentHashMap<TimelineId, Manifest.TimelineEntry> heldBack = new ConcurrentHashMap<>();
+    /** First log position of each held-back timeline's records: the log is not trimmed past it. */
+    private final ConcurrentHashMap<TimelineId, Long> logPins = new ConcurrentHashMap<>();
     private final StoreOptions options;
+    private final Disk disk;
     private final long segmentBytes;
     private final PageCache cache;
     private final ConcurrentHashMap<TimelineId, TimelineImpl> timelines = new ConcurrentHashMap<>();
@@ -100,14 +108,15 @@ final class LayeredStore implements PageStore {
     private FileLock lock;
     private IngestLog log;
     private long nextLayerId; // guarded by manifestLock
-    private volatile IOException flushFailure;
     private volatile boolean closed;
 
-    private LayeredStore(Path directory, StoreOptions options, long segmentBytes) {
+    private LayeredStore(Path directory, StoreOptions options, long segmentBytes, Disk disk) {
+        this.disk = disk;
         this.segmentBytes = segmentBytes;
         this.directory = directory;
         this.layersDirectory = directory.resolve("layers");
         this.marksDirectory = directory.resolve("marks");
+        this.quarantineDirectory = directory.resolve("quarantine");
         this.options = options;
         this.cache = new PageCache(options.pageCacheBytes());
         this.flusher = Executors.newSingleThreadExecutor(r -> {
@@ -128,12 +137,17 @@ final class LayeredStore implements PageStore {
     }
 
     static LayeredStore open(Path directory, StoreOptions options) throws IOException {
-        return open(directory, options, IngestLog.SEGMENT_BYTES);
+        return open(directory, options, IngestLog.SEGMENT_BYTES, OsDisk.INSTANCE);
     }
 
     /** As {@link #open(Path, StoreOptions)} with a given ingest log segment size (tests). */
     static LayeredStore open(Path directory, StoreOptions options, long segmentBytes) throws IOException {
-        LayeredStore store = new LayeredStore(directory, options, segmentBytes);
+        return open(directory, options, segmentBytes, OsDisk.INSTANCE);
+    }
+
+    /** As {@link #open(Path, StoreOptions, long)} on a given disk (tests simulate power cuts with one). */
+    static LayeredStore open(Path directory, StoreOptions options, long segmentBytes, Disk disk) throws IOException {
+        LayeredStore store = new LayeredStore(directory, options, segmentBytes, disk);
         try {
             store.recover();
         } catch (IOException | RuntimeException e) {
@@ -147,10 +161,10 @@ final class LayeredStore implements PageStore {
     // ------------------------------------------------------------------ recovery
 
     private void recover() throws IOException {
-        Files.createDirectories(directory);
-        Files.createDirectories(layersDirectory);
-        Files.createDirectories(marksDirectory);
-        lockChannel = FileChannel.open(directory.resolve("LOCK"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        disk.createDirectories(directory);
+        disk.createDirectories(layersDirectory);
+        disk.createDirectories(marksDirectory);
+        lockChannel = disk.open(directory.resolve("LOCK"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         try {
             lock = lockChannel.tryLock();
         } catch (OverlappingFileLockException e) {
@@ -159,10 +173,22 @@ final class LayeredStore implements PageStore {
         if (lock == null) {
             throw new IOException("page store " + directory + " is already open (by this or another process)");
         }
-        Manifest manifest = Manifest.read(directory);
+        Manifest manifest = Manifest.read(directory, disk);
         if (manifest == null) {
+            // A new store has neither layers nor log segments. Writing an empty manifest over
+            // existing ones would make every layer file unlisted, and the next open delete them.
+            List<Path> layerFiles = disk.list(layersDirectory);
+            Path wal = directory.resolve("wal");
+            boolean segments = disk.exists(wal)
+                    && disk.list(wal).stream().anyMatch(p -> p.getFileName().toString().endsWith(".log"));
+            if (!layerFiles.isEmpty() || segments) {
+                throw new IOException("page store " + directory + " has no manifest but holds "
+                        + layerFiles.size() + " layer file(s)" + (segments ? " and ingest log segments" : "")
+                        + ": refusing to start an empty store over them (restore the manifest, or move the "
+                        + "directory away to start afresh)");
+            }
             manifest = Manifest.empty();
-            manifest.write(directory, options.fsync());
+            manifest.write(directory, options.fsync(), disk);
         }
         nextLayerId = manifest.nextLayerId();
 
@@ -175,34 +201,131 @@ final class LayeredStore implements PageStore {
                 nextLayerId = Math.max(nextLayerId, l.id() + 1);
             }
         }
-        try (Stream<Path> files = Files.list(layersDirectory)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
-                if (!listed.contains(p.getFileName().toString())) {
-                    LOG.log(System.Logger.Level.INFO, "deleting unlisted layer file {0}", p);
-                    Files.delete(p);
-                }
+        for (Path p : disk.list(layersDirectory)) {
+            String name = p.getFileName().toString();
+            if (listed.contains(name)) {
+                continue;
+            }
+            TimelineId owner = parseId(name);
+            if (name.endsWith(".tmp") || (owner != null && entries.containsKey(owner))) {
+                // An unfinished write, or a file of a known timeline that no manifest lists: a
+                // flush whose manifest write did not happen (its versions are still in the log,
+                // which is trimmed only behind a manifest listing them) or a merged-away input
+                // (its versions are in the listed output). Either way redundant.
+                LOG.log(System.Logger.Level.INFO, "deleting unlisted layer file {0}", p);
+                disk.deleteIfExists(p);
+            } else {
+                // A timeline the manifest does not know (an older manifest put back?): keep it.
+                Path aside = quarantineDirectory.resolve("layers");
+                disk.createDirectories(aside);
+                LOG.log(System.Logger.Level.WARNING, "layer file {0} belongs to no timeline of the manifest: "
+                        + "moved to {1}", p, aside);
+                disk.move(p, aside.resolve(name));
             }
         }
         for (Manifest.TimelineEntry t : manifest.timelines()) {
-            instantiate(t, entries);
+            if (t.quarantine() != null) {
+                holdBack(t, t.quarantine(), entries);
+            }
         }
-        try (Stream<Path> files = Files.list(marksDirectory)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
-                String name = p.getFileName().toString();
-                if (!name.endsWith(".marks") || !timelines.containsKey(parseId(name))) {
-                    Files.delete(p);
+        for (Manifest.TimelineEntry t : manifest.timelines()) {
+            if (!heldBack.containsKey(t.id())) {
+                try {
+                    instantiate(t, entries);
+                } catch (DamagedLayerException e) {
+                    LOG.log(System.Logger.Level.ERROR, "quarantining timeline " + e.timeline() + " and its descendants", e);
+                    holdBack(entries.get(e.timeline()), e.getMessage(), entries);
                 }
             }
         }
-        log = IngestLog.open(directory.resolve("wal"), options.fsync(), segmentBytes, (record, start, end) -> {
-            TimelineImpl t = timelines.get(record.timeline());
-            if (t != null) {
-                t.replay(record.lsn(), record.batch(), start);
+        for (Path p : disk.list(marksDirectory)) {
+            String name = p.getFileName().toString();
+            TimelineId owner = parseId(name);
+            if (!name.endsWith(".marks") || (!timelines.containsKey(owner) && !heldBack.containsKey(owner))) {
+                disk.deleteIfExists(p);
             }
-        });
+        }
+        Map<TimelineId, Long> replayedFrom = new HashMap<>();
+        log = IngestLog.open(directory.resolve("wal"), quarantineDirectory, options.fsync(), segmentBytes, disk,
+                (record, start, end) -> {
+                    replayedFrom.putIfAbsent(record.timeline(), start);
+                    TimelineImpl t = timelines.get(record.timeline());
+                    if (t != null) {
+                        t.replay(record.lsn(), record.batch(), start);
+                    }
+                },
+                cut -> quarantineForLog(cut, entries, replayedFrom));
+        for (Map.Entry<TimelineId, Long> e : replayedFrom.entrySet()) {
+            if (heldBack.containsKey(e.getKey())) {
+                logPins.put(e.getKey(), e.getValue()); // its records stay until an operator decides
+            }
+        }
         for (TimelineImpl t : timelines.values()) {
             if (t.oldestFrozen() != null) {
                 scheduleFlush(t);
+            }
+        }
+    }
+
+    /**
+     * Called by log recovery before it cuts damaged history: holds back the timelines that
+     * wrote behind the cut or own the damaged record (every live one if that is unknown), and
+     * makes that durable first, so that a crash after the cut cannot forget it.
+     */
+    private void quarantineForLog(LogRecovery.Cut cut, Map<TimelineId, Manifest.TimelineEntry> entries,
+                                  Map<TimelineId, Long> replayedFrom) throws IOException {
+        if (cut.kind() != LogRecovery.CutKind.DAMAGED) {
+            return;
+        }
+        Set<TimelineId> affected = new HashSet<>();
+        boolean ownerKnown = !cut.ownerUnknown();
+        for (TimelineId id : cut.affected()) {
+            if (entries.containsKey(id)) {
+                affected.add(id);
+            }
+        }
+        if (!ownerKnown || affected.isEmpty()) {
+            affected.addAll(timelines.keySet()); // the damaged record could be anybody's last write
+        }
+        String reason = "ingest log damaged at " + cut.segment().getFileName() + " offset " + cut.offset() + " ("
+                + cut.evidence() + "); what it held from there on was moved to " + cut.preserved()
+                + " and may include acknowledged writes of this timeline";
+        for (TimelineId id : affected) {
+            TimelineImpl t = timelines.remove(id);
+            if (t != null) {
+                for (LayerFile f : t.layers().files()) {
+                    closeQuietly(f);
+                }
+                closeQuietly(t.marksFile());
+                t.markDeleted();
+            }
+            if (!heldBack.containsKey(id)) {
+                holdBack(entries.get(id), reason, entries);
+            }
+        }
+        // Descendants of a held-back timeline read through it: held back too.
+        for (TimelineId id : List.copyOf(timelines.keySet())) {
+            TimelineImpl t = timelines.get(id);
+            if (t != null && t.ancestorTimeline() != null && heldBack.containsKey(t.ancestorTimeline().id())) {
+                timelines.remove(id);
+                for (LayerFile f : t.layers().files()) {
+                    closeQuietly(f);
+                }
+                closeQuietly(t.marksFile());
+                t.markDeleted();
+                holdBack(entries.get(id), "its ancestor " + t.ancestorTimeline().id() + " is quarantined", entries);
+            }
+        }
+        writeManifest();
+    }
+
+    /** Holds a timeline and every descendant back from serving, keeping their manifest entries as they are. */
+    private void holdBack(Manifest.TimelineEntry entry, String reason, Map<TimelineId, Manifest.TimelineEntry> entries) {
+        heldBack.put(entry.id(), entry.quarantine() != null ? entry : entry.withQuarantine(reason));
+        for (Manifest.TimelineEntry other : entries.values()) {
+            if (other.ancestor() != null && other.ancestor().timeline().equals(entry.id())
+                    && !heldBack.containsKey(other.id())) {
+                holdBack(other, "its ancestor " + entry.id() + " is quarantined", entries);
             }
         }
     }
@@ -225,8 +348,8 @@ final class LayeredStore implements PageStore {
         if (entry.ancestor() != null) {
             Manifest.TimelineEntry a = entries.get(entry.ancestor().timeline());
             if (a == null) {
-                throw new IOException("manifest: timeline " + entry.id() + " has a missing ancestor "
-                        + entry.ancestor().timeline());
+                throw new DamagedLayerException(entry.id(), new IOException("manifest: timeline " + entry.id()
+                        + " has a missing ancestor " + entry.ancestor().timeline()));
             }
             ancestor = instantiate(a, entries);
         }
@@ -236,7 +359,7 @@ final class LayeredStore implements PageStore {
         try {
             for (Manifest.LayerEntry l : entry.layers()) {
                 Path path = layersDirectory.resolve(Manifest.layerFileName(entry.id(), l.id()));
-                LayerFile f = LayerFile.open(l.id(), path);
+                LayerFile f = LayerFile.open(l.id(), path, disk);
                 files.add(f);
                 if (f.size() != l.size()) {
                     throw new IOException("layer file " + path + " has " + f.size() + " bytes, the manifest says "
@@ -250,13 +373,16 @@ final class LayeredStore implements PageStore {
             for (LayerFile f : files) {
                 f.close();
             }
-            throw e;
+            if (e instanceof DamagedLayerException d) {
+                throw d;
+            }
+            throw new DamagedLayerException(entry.id(), e instanceof IOException io ? io : new IOException(e));
         }
         t.loadFiles(files);
         t.loadHorizon(entry.gcHorizon());
         timelines.put(entry.id(), t);
         List<Timeline.Mark> marks = new ArrayList<>();
-        MarksFile mf = MarksFile.open(marksDirectory.resolve(entry.id() + ".marks"), options.fsync(), marks);
+        MarksFile mf = MarksFile.open(marksDirectory.resolve(entry.id() + ".marks"), options.fsync(), disk, marks);
         t.openMarks(mf, marks);
         return t;
     }
@@ -269,7 +395,7 @@ final class LayeredStore implements PageStore {
         synchronized (timelinesLock) {
             TimelineId id = TimelineId.random();
             TimelineImpl t = new TimelineImpl(this, id, null, 0, 0);
-            t.openMarks(MarksFile.open(marksDirectory.resolve(id + ".marks"), options.fsync(), new ArrayList<>()),
+            t.openMarks(MarksFile.open(marksDirectory.resolve(id + ".marks"), options.fsync(), disk, new ArrayList<>()),
                     List.of());
             timelines.put(id, t);
             try {
@@ -310,7 +436,7 @@ final class LayeredStore implements PageStore {
             ancestor.sync();
             TimelineId id = TimelineId.random();
             TimelineImpl t = new TimelineImpl(this, id, ancestor, ancestorLsn, ancestorLsn);
-            t.openMarks(MarksFile.open(marksDirectory.resolve(id + ".marks"), options.fsync(), new ArrayList<>()),
+            t.openMarks(MarksFile.open(marksDirectory.resolve(id + ".marks"), options.fsync(), disk, new ArrayList<>()),
                     List.of());
             timelines.put(id, t);
             try {
@@ -328,28 +454,67 @@ final class LayeredStore implements PageStore {
 
     /** Whether a live child of {@code t} branched at {@code lsn}; the caller holds timelinesLock. */
     private boolean isBranchPoint(TimelineImpl t, long lsn) {
-        for (TimelineImpl other : timelines.values()) {
-            if (other.ancestorTimeline() == t && other.ancestor().orElseThrow().lsn() == lsn) {
+        for (long point : childPoints(t)) {
+            if (point == lsn) {
                 return true;
             }
         }
         return false;
     }
 
+    /**
+     * Deletes a held-back timeline on an operator's explicit request (the caller holds
+     * timelinesLock and checked it has no children): its entry leaves the manifest first, then
+     * its files go, and its log records stop pinning the log.
+     */
+    private void purgeQuarantined(TimelineId id) throws IOException {
+        Manifest.TimelineEntry entry = heldBack.remove(id);
+        try {
+            writeManifest();
+        } catch (IOException | RuntimeException e) {
+            heldBack.put(id, entry);
+            throw e;
+        }
+        for (Manifest.LayerEntry l : entry.layers()) {
+            disk.deleteIfExists(layersDirectory.resolve(Manifest.layerFileName(id, l.id())));
+        }
+        disk.deleteIfExists(marksDirectory.resolve(id + ".marks"));
+        logPins.remove(id);
+        LOG.log(System.Logger.Level.WARNING, "purged quarantined timeline {0} ({1})", id, entry.quarantine());
+    }
+
     /** Branch points of the live children of {@code t}; the caller holds timelinesLock. */
     private long[] childPoints(TimelineImpl t) {
-        return timelines.values().stream()
-                .filter(c -> c.ancestorTimeline() == t && !c.isDeleted())
-                .mapToLong(c -> c.ancestor().orElseThrow().lsn())
+        // A held-back child pins its branch point too: an operator may yet release it.
+        return java.util.stream.LongStream.concat(
+                timelines.values().stream()
+                        .filter(c -> c.ancestorTimeline() == t && !c.isDeleted())
+                        .mapToLong(c -> c.ancestor().orElseThrow().lsn()),
+                heldBack.values().stream()
+                        .filter(e -> e.ancestor() != null && e.ancestor().timeline().equals(t.id()))
+                        .mapToLong(e -> e.ancestor().lsn()))
                 .toArray();
     }
 
     private TimelineImpl live(TimelineId id) {
         TimelineImpl t = id == null ? null : timelines.get(id);
         if (t == null) {
+            Manifest.TimelineEntry held = id == null ? null : heldBack.get(id);
+            if (held != null) {
+                throw new QuarantinedTimelineException(id, held.quarantine());
+            }
             throw new NoSuchTimelineException(id);
         }
         return t;
+    }
+
+    @Override
+    public Map<TimelineId, String> quarantined() {
+        Map<TimelineId, String> result = new HashMap<>();
+        for (Manifest.TimelineEntry e : heldBack.values()) {
+            result.put(e.id(), e.quarantine());
+        }
+        return Map.copyOf(result);
     }
 
     @Override
@@ -364,7 +529,8 @@ final class LayeredStore implements PageStore {
 
     @Override
     public Optional<Ancestor> ancestor(TimelineId id) throws NoSuchTimelineException {
-        return live(id).ancestor();
+        Manifest.TimelineEntry held = id == null ? null : heldBack.get(id);
+        return held != null ? Optional.ofNullable(held.ancestor()) : live(id).ancestor();
     }
 
     @Override
@@ -372,6 +538,16 @@ final class LayeredStore implements PageStore {
         checkOpen();
         TimelineImpl t;
         synchronized (timelinesLock) {
+            for (Manifest.TimelineEntry e : heldBack.values()) {
+                if (e.ancestor() != null && e.ancestor().timeline().equals(id)) {
+                    throw new IllegalStateException("timeline " + id + " is the ancestor of " + e.id()
+                            + " (quarantined)");
+                }
+            }
+            if (heldBack.containsKey(id)) {
+                purgeQuarantined(id);
+                return;
+            }
             t = live(id);
             for (TimelineImpl other : timelines.values()) {
                 if (other.ancestorTimeline() == t) {
@@ -392,14 +568,14 @@ final class LayeredStore implements PageStore {
             for (LayerFile f : t.layers().files()) {
                 f.close();
                 cache.evictFile(f.id());
-                Files.deleteIfExists(f.path());
+                disk.deleteIfExists(f.path());
             }
         } finally {
             t.compactionLock().unlock();
         }
         usageCache.remove(id);
         t.closeMarks();
-        Files.deleteIfExists(t.marksFile().path());
+        disk.deleteIfExists(t.marksFile().path());
         trimLog();
     }
 
@@ -429,7 +605,7 @@ final class LayeredStore implements PageStore {
             t.index(lsn, batch, end - 1);
             return end;
         } catch (IOException e) {
-            if (String.valueOf(e.getMessage()).contains("No space left on device")) {
+            if (DiskErrors.isNoSpace(e)) {
                 throw new NamespaceException(NamespaceException.Reason.NO_SPACE, "ingest log: no space left on device");
             }
             throw e;
@@ -438,26 +614,77 @@ final class LayeredStore implements PageStore {
         }
     }
 
-    /** Queues a flush of the timeline's oldest frozen layer. */
+    /**
+     * Queues a drain of the timeline's frozen layers, unless one is queued or running: the
+     * drain flushes them all, oldest first, so a backlog never outgrows one schedule.
+     */
     void scheduleFlush(TimelineImpl t) {
-        try {
-            pendingFlushes.put(t.id(), flusher.submit(() -> flushOldest(t)));
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // closing: the frozen layer stays in the ingest log and is replayed on open
+        pendingFlushes.compute(t.id(), (id, pending) -> {
+            if (pending != null && !pending.isDone()) {
+                return pending;
+            }
+            try {
+                return flusher.submit(() -> drainFrozen(t));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                return null; // closing: the frozen layers stay in the ingest log and are replayed on open
+            }
+        });
+    }
+
+    /**
+     * Makes the writer wait while the timeline has more than {@link #MAX_FROZEN} frozen layers
+     * (backpressure: memory stays bounded when the disk is slower than the writer). The caller
+     * holds the timeline's writer lock, so the wait is bounded: it ends with the timeline's own
+     * flush failure ({@code NO_SPACE} for a full disk), or after {@link #BACKLOG_WAIT_SECONDS}.
+     * Another timeline's success or failure does not matter here.
+     */
+    void awaitFlushBacklog(TimelineImpl t) throws IOException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BACKLOG_WAIT_SECONDS);
+        while (t.layers().frozen().size() > MAX_FROZEN && !t.isDeleted()) {
+            IOException failure = t.flushFailure();
+            if (failure != null) {
+                throw backlogFailure(t, failure);
+            }
+            if (closed) {
+                throw new IOException("page store " + directory + " is closing");
+            }
+            scheduleFlush(t);
+            Future<?> f = pendingFlushes.get(t.id());
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new IOException("layer flushes of timeline " + t.id() + " did not keep up for "
+                        + BACKLOG_WAIT_SECONDS + " s");
+            }
+            if (f != null) {
+                try {
+                    f.get(Math.min(left, TimeUnit.MILLISECONDS.toNanos(100)), TimeUnit.NANOSECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    // look again
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while waiting for a layer flush");
+                } catch (ExecutionException e) {
+                    throw new IOException("layer flush failed", e.getCause());
+                }
+            }
         }
     }
 
-    /** Blocks the writer while the timeline has too many frozen layers waiting. */
-    void awaitFlushBacklog(TimelineImpl t) throws IOException {
-        while (t.layers().frozen().size() > MAX_FROZEN) {
-            Future<?> f = pendingFlushes.get(t.id());
-            if (f == null) {
-                return;
-            }
-            await(f);
-            IOException failure = flushFailure;
-            if (failure != null && t.layers().frozen().size() > MAX_FROZEN) {
-                throw new IOException("layer flush failed: " + failure.getMessage(), failure);
+    private static IOException backlogFailure(TimelineImpl t, IOException failure) {
+        if (DiskErrors.isNoSpace(failure)) {
+            return new NamespaceException(NamespaceException.Reason.NO_SPACE,
+                    "layer flush of timeline " + t.id() + ": no space left on device");
+        }
+        return new IOException("layer flush of timeline " + t.id() + " failed: " + failure.getMessage(), failure);
+    }
+
+    /** Flushes every frozen layer of the timeline, oldest first, stopping at the first failure. */
+    private void drainFrozen(TimelineImpl t) {
+        InMemoryLayer layer;
+        while ((layer = t.oldestFrozen()) != null && !t.isDeleted() && !closed) {
+            flushOldest(t);
+            if (t.oldestFrozen() == layer) {
+                return; // failed: recorded on the timeline; the next schedule retries
             }
         }
     }
@@ -484,25 +711,46 @@ final class LayeredStore implements PageStore {
                 id = nextLayerId++;
             }
             Path path = layersDirectory.resolve(Manifest.layerFileName(t.id(), id));
-            LayerWriter.write(path, t.id(), layer, options.fsync());
-            LayerFile file = LayerFile.open(id, path);
-            t.layerWritten(layer, file);
-            if (t.isDeleted()) {
-                file.close();
-                Files.deleteIfExists(path);
-                return;
+            LayerWriter.write(path, t.id(), layer, options.fsync(), disk);
+            LayerFile file = LayerFile.open(id, path, disk);
+            synchronized (manifestLock) {
+                if (t.isDeleted()) {
+                    file.close();
+                    disk.deleteIfExists(path);
+                    return;
+                }
+                // Listed by a durable manifest first, then swapped in: only then do the durable
+                // LSN and the log trim point move past the frozen layer's records. (The other
+                // way round, a crash or a failed manifest write left the only copy in a file
+                // that recovery treats as unlisted, behind a trimmed log.) Under manifestLock,
+                // so that no manifest written in between leaves the file out.
+                try {
+                    writeManifest(t, file);
+                } catch (IOException | RuntimeException e) {
+                    file.close(); // unlisted: the next open deletes it (the log still holds its records)
+                    throw e;
+                }
+                t.layerWritten(layer, file);
             }
-            writeManifest();
+            t.flushSucceeded();
             trimLog();
-            flushFailure = null;
             scheduleCompaction(t);
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "flushing a layer of timeline " + t.id() + " failed", e);
-            flushFailure = e instanceof IOException io ? io : new IOException(e);
+            t.flushFailed(e instanceof IOException io ? io : new IOException(e));
         }
     }
 
     private void writeManifest() throws IOException {
+        writeManifest(null, null);
+    }
+
+    /**
+     * Writes the manifest of every live timeline's layer files, plus {@code added} as the newest
+     * file of {@code owner} if given (a flush lists its file here before anyone may rely on
+     * it: see {@link #flushOldest}), and every held-back timeline's entry as it was read.
+     */
+    private void writeManifest(TimelineImpl owner, LayerFile added) throws IOException {
         synchronized (manifestLock) {
             List<Manifest.TimelineEntry> entries = new ArrayList<>();
             for (TimelineImpl t : timelines.values()) {
@@ -517,10 +765,15 @@ final class LayeredStore implements PageStore {
                 long diskConsistent = l.files().isEmpty()
                         ? t.ancestor().map(Ancestor::lsn).orElse(0L)
                         : l.files().getFirst().maxLsn();
+                if (t == owner) {
+                    layers.addLast(new Manifest.LayerEntry(added.id(), added.size()));
+                    diskConsistent = Math.max(diskConsistent, added.maxLsn());
+                }
                 entries.add(new Manifest.TimelineEntry(t.id(), t.ancestor().orElse(null), diskConsistent,
-                        t.gcHorizon(), List.copyOf(layers)));
+                        t.gcHorizon(), List.copyOf(layers), null));
             }
-            new Manifest(nextLayerId, List.copyOf(entries)).write(directory, options.fsync());
+            entries.addAll(heldBack.values());
+            new Manifest(nextLayerId, List.copyOf(entries)).write(directory, options.fsync(), disk);
         }
     }
 
@@ -540,6 +793,9 @@ final class LayeredStore implements PageStore {
             }
         } finally {
             appendLock.writeLock().unlock();
+        }
+        for (long pin : logPins.values()) {
+            needed = Math.min(needed, pin);
         }
         log.trimBefore(needed);
         // A timeline that wrote a little long ago and then went idle would pin the log's old
@@ -651,18 +907,18 @@ final class LayeredStore implements PageStore {
             layerId = nextLayerId++;
         }
         Path path = layersDirectory.resolve(Manifest.layerFileName(t.id(), layerId));
-        long written = LayerMerge.write(plan, path, t.id(), options.fsync());
+        long written = LayerMerge.write(plan, path, t.id(), options.fsync(), disk);
         probe.reached("written"); // a test's crash here leaves the output unlisted, as a real one would
         LayerFile output;
         try {
-            output = LayerFile.open(layerId, path);
+            output = LayerFile.open(layerId, path, disk);
         } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(path);
+            disk.deleteIfExists(path);
             throw e;
         }
         if (t.isDeleted()) {
             output.close();
-            Files.deleteIfExists(path);
+            disk.deleteIfExists(path);
             throw new NoSuchTimelineException(t.id());
         }
         t.replaceFiles(inputs, output);
@@ -720,7 +976,7 @@ final class LayeredStore implements PageStore {
     /** Unlinks a merged-away file now and closes it later (readers may still hold it). */
     private void retire(LayerFile f) throws IOException {
         retired.add(f);
-        Files.deleteIfExists(f.path());
+        disk.deleteIfExists(f.path());
         cache.evictFile(f.id());
         scheduleClose(f);
     }
@@ -815,7 +1071,7 @@ final class LayeredStore implements PageStore {
             while ((oldest = t.oldestFrozen()) != null && !t.isDeleted()) {
                 await(flusher.submit(() -> flushOldest(t)));
                 if (t.oldestFrozen() == oldest && !t.isDeleted()) {
-                    IOException failure = flushFailure;
+                    IOException failure = t.flushFailure();
                     throw new IOException("layer flush of timeline " + t.id() + " failed"
                             + (failure == null ? "" : ": " + failure.getMessage()), failure);
                 }

@@ -17,24 +17,38 @@ import java.util.zip.CRC32C;
  *                +--------+--------+-----------------------------------+
  *                  u32      u32 of body
  *
- *  body          timeline high i64 | timeline low i64 | lsn i64 | type u8 | count u32
- *                | count x put
+ *  body          timeline high i64 | timeline low i64 | lsn i64 | type u8
+ *                | synced i64 (type 2 only) | count u32 | count x put
+ *                type 1: written before format 2 (no synced field); type 2: synced is the log
+ *                position that was durable when the record was appended
  *  put           inode i64 | block i64 | value kind u8 | payload length u32 | payload
  *                (kinds and payloads as in {@link ValueCodec})
  * </pre>
  *
  * <p>A record is valid if its length is within bounds, the whole body is present and its CRC32C
- * matches. Recovery keeps the valid prefix of the log and cuts it at the first invalid record
- * (a torn tail after a crash), unless valid records follow a damaged one: that is corruption,
- * reported, never cut.
+ * matches. The {@code synced} field is what lets recovery tell a torn write from damaged
+ * history: a valid record whose {@code synced} lies past an invalid one proves that the invalid
+ * one had been made durable, so it was damaged afterwards (see {@link LogRecovery}).
  *
  * <p>Thread-safety: stateless.
  */
 final class LogFormat {
 
     static final int HEADER_LENGTH = 8;
+    /** Offsets within a body. */
+    static final int TIMELINE_OFFSET = 0;
+    static final int LSN_OFFSET = 16;
+    static final int TYPE_OFFSET = 24;
+    static final int SYNCED_OFFSET = 25;
+    /** A batch without the synced field (format 1, still read). */
     static final byte TYPE_BATCH = 1;
+    /** A batch with the synced field (written since format 2). */
+    static final byte TYPE_BATCH_SYNCED = 2;
+    /** The smallest body of either type (type 1: no synced field). */
     static final int BODY_FIXED_LENGTH = 8 + 8 + 8 + 1 + 4;
+    static final int SYNCED_BODY_FIXED_LENGTH = BODY_FIXED_LENGTH + 8;
+    /** What a record of an unknown synced position (type 1) reports. */
+    static final long SYNCED_UNKNOWN = -1;
     static final int PUT_FIXED_LENGTH = 8 + 8 + 1 + 4;
     /** Larger lengths are corruption, not records: bounds what recovery allocates. */
     static final int MAX_BODY_LENGTH = 1 << 30;
@@ -42,8 +56,8 @@ final class LogFormat {
     private LogFormat() {
     }
 
-    static ByteBuffer encode(TimelineId timeline, long lsn, Batch batch) {
-        long bodyLength = BODY_FIXED_LENGTH;
+    static ByteBuffer encode(TimelineId timeline, long lsn, long synced, Batch batch) {
+        long bodyLength = SYNCED_BODY_FIXED_LENGTH;
         for (Batch.Put p : batch.puts()) {
             bodyLength += PUT_FIXED_LENGTH + ValueCodec.payloadLength(p.value());
         }
@@ -55,7 +69,8 @@ final class LogFormat {
         buffer.putLong(timeline.high());
         buffer.putLong(timeline.low());
         buffer.putLong(lsn);
-        buffer.put(TYPE_BATCH);
+        buffer.put(TYPE_BATCH_SYNCED);
+        buffer.putLong(synced);
         buffer.putInt(batch.puts().size());
         for (Batch.Put p : batch.puts()) {
             buffer.putLong(p.inode());
@@ -72,8 +87,17 @@ final class LogFormat {
         return buffer;
     }
 
-    /** A decoded record. */
-    record Record(TimelineId timeline, long lsn, Batch batch) {
+    /**
+     * A decoded record.
+     *
+     * @param synced the log position durable when it was appended, or {@link #SYNCED_UNKNOWN}
+     */
+    record Record(TimelineId timeline, long lsn, long synced, Batch batch) {
+    }
+
+    /** Whether a body of this type byte is a known record type. */
+    static boolean knownType(byte type) {
+        return type == TYPE_BATCH || type == TYPE_BATCH_SYNCED;
     }
 
     static int crc(ByteBuffer body) {
@@ -92,9 +116,10 @@ final class LogFormat {
             TimelineId timeline = new TimelineId(body.getLong(), body.getLong());
             long lsn = body.getLong();
             byte type = body.get();
-            if (type != TYPE_BATCH) {
+            if (!knownType(type)) {
                 throw new IllegalArgumentException("unknown record type " + type);
             }
+            long synced = type == TYPE_BATCH_SYNCED ? body.getLong() : SYNCED_UNKNOWN;
             int count = body.getInt();
             if (count < 0) {
                 throw new IllegalArgumentException("negative put count");
@@ -115,7 +140,7 @@ final class LogFormat {
             if (body.hasRemaining()) {
                 throw new IllegalArgumentException(body.remaining() + " trailing bytes");
             }
-            return new Record(timeline, lsn, batch);
+            return new Record(timeline, lsn, synced, batch);
         } catch (java.nio.BufferUnderflowException e) {
             throw new IllegalArgumentException("record cut short", e);
         }

@@ -3,6 +3,7 @@ package dev.pgbranch.storage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -17,14 +18,16 @@ import java.util.List;
  *
  * <pre>
  *  file "manifest"
- *    magic "PGBMANIF" u64 | format version u32 (2; 1 is still read) | body length u32
+ *    magic "PGBMANIF" u64 | format version u32 (3; 1 and 2 are still read) | body length u32
  *    | body CRC32C u32 | body
  *  body
  *    next layer id i64 | timeline count u32 | timeline...
  *  timeline
  *    id high i64 | id low i64 | has ancestor u8 | ancestor high i64 | ancestor low i64
- *    | ancestor LSN i64 | disk-consistent LSN i64 | GC horizon i64 (version 2 only; a
+ *    | ancestor LSN i64 | disk-consistent LSN i64 | GC horizon i64 (since version 2; a
  *    version 1 timeline has horizon 0) | layer count u32 | layer...
+ *    | quarantine length u16 | quarantine UTF-8 (since version 3: why the timeline is held
+ *    back from serving; length 0 for a live timeline)
  *  layer (oldest first; file layers/&lt;timeline&gt;-&lt;id, 16 hex&gt;.delta)
  *    id i64 | file size i64
  * </pre>
@@ -40,12 +43,29 @@ import java.util.List;
 record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
 
     static final long MAGIC = 0x5047424D414E4946L; // "PGBMANIF"
-    static final int VERSION = 2;
+    static final int VERSION = 3;
     static final int VERSION_WITHOUT_HORIZON = 1;
+    static final int VERSION_WITHOUT_QUARANTINE = 2;
+    /** Offsets in the file. */
+    static final int MAGIC_OFFSET = 0;
+    static final int VERSION_OFFSET = 8;
+    static final int LENGTH_OFFSET = 12;
+    static final int CRC_OFFSET = 16;
+    static final int BODY_OFFSET = 20;
     static final String FILE = "manifest";
 
+    /**
+     * One timeline.
+     *
+     * @param quarantine why the store holds it back from serving (damaged files or log), or
+     *     null for a live timeline
+     */
     record TimelineEntry(TimelineId id, Ancestor ancestor, long diskConsistentLsn, long gcHorizon,
-                         List<LayerEntry> layers) {
+                         List<LayerEntry> layers, String quarantine) {
+
+        TimelineEntry withQuarantine(String reason) {
+            return new TimelineEntry(id, ancestor, diskConsistentLsn, gcHorizon, layers, reason);
+        }
     }
 
     record LayerEntry(long id, long size) {
@@ -55,6 +75,15 @@ record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
         return timeline + "-" + String.format("%016x", layerId) + ".delta";
     }
 
+    /** The quarantine reason as stored: UTF-8, cut to what a u16 length holds. */
+    private static byte[] reason(TimelineEntry t) {
+        if (t.quarantine == null) {
+            return new byte[0];
+        }
+        byte[] bytes = t.quarantine.getBytes(StandardCharsets.UTF_8);
+        return bytes.length <= 4096 ? bytes : java.util.Arrays.copyOf(bytes, 4096);
+    }
+
     static Manifest empty() {
         return new Manifest(1, List.of());
     }
@@ -62,7 +91,7 @@ record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
     ByteBuffer encode() {
         int length = 8 + 4;
         for (TimelineEntry t : timelines) {
-            length += 8 * 2 + 1 + 8 * 3 + 8 + 8 + 4 + t.layers.size() * 16;
+            length += 8 * 2 + 1 + 8 * 3 + 8 + 8 + 4 + t.layers.size() * 16 + 2 + reason(t).length;
         }
         ByteBuffer b = ByteBuffer.allocate(20 + length);
         b.putLong(MAGIC).putInt(VERSION).putInt(length).putInt(0);
@@ -82,6 +111,8 @@ record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
             for (LayerEntry l : t.layers) {
                 b.putLong(l.id).putLong(l.size);
             }
+            byte[] reason = reason(t);
+            b.putShort((short) reason.length).put(reason);
         }
         b.putInt(16, LayerFormat.crc(b.array(), 20, length));
         b.flip();
@@ -96,7 +127,7 @@ record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
             throw new IOException("manifest " + path + ": bad magic at offset 0");
         }
         int version = b.getInt(8);
-        if (version != VERSION && version != VERSION_WITHOUT_HORIZON) {
+        if (version != VERSION && version != VERSION_WITHOUT_HORIZON && version != VERSION_WITHOUT_QUARANTINE) {
             throw new IOException("manifest " + path + ": unsupported format version " + b.getInt(8) + " at offset 8");
         }
         int length = b.getInt(12);
@@ -123,8 +154,14 @@ record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
                 for (int j = 0; j < layers; j++) {
                     list.add(new LayerEntry(b.getLong(), b.getLong()));
                 }
+                String quarantine = null;
+                if (version >= VERSION) {
+                    byte[] reason = new byte[Short.toUnsignedInt(b.getShort())];
+                    b.get(reason);
+                    quarantine = reason.length == 0 ? null : new String(reason, StandardCharsets.UTF_8);
+                }
                 timelines.add(new TimelineEntry(id, hasAncestor ? new Ancestor(ancestorId, ancestorLsn) : null,
-                        diskConsistent, horizon, List.copyOf(list)));
+                        diskConsistent, horizon, List.copyOf(list), quarantine));
             }
             return new Manifest(nextLayerId, List.copyOf(timelines));
         } catch (RuntimeException e) {
@@ -133,20 +170,20 @@ record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
     }
 
     /** Reads the manifest in {@code directory}, or null if there is none (a new store). */
-    static Manifest read(Path directory) throws IOException {
+    static Manifest read(Path directory, Disk disk) throws IOException {
         Path path = directory.resolve(FILE);
         byte[] bytes;
         try {
-            bytes = Files.readAllBytes(path);
+            bytes = disk.readAll(path);
         } catch (NoSuchFileException e) {
             return null;
         }
         return decode(ByteBuffer.wrap(bytes), path);
     }
 
-    void write(Path directory, boolean fsync) throws IOException {
+    void write(Path directory, boolean fsync, Disk disk) throws IOException {
         Path tmp = directory.resolve(FILE + ".tmp");
-        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        try (FileChannel out = disk.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
             ByteBuffer b = encode();
             while (b.hasRemaining()) {
@@ -156,9 +193,9 @@ record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
                 out.force(true);
             }
         }
-        Files.move(tmp, directory.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        disk.move(tmp, directory.resolve(FILE));
         if (fsync) {
-            Fsync.directory(directory);
+            disk.syncDirectory(directory);
         }
     }
 }

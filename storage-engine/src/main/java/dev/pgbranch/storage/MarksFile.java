@@ -30,16 +30,18 @@ final class MarksFile implements AutoCloseable {
     private FileChannel channel; // guarded by this; reopened after an interrupt closed it
     private boolean closed; // guarded by this
     private final boolean fsync;
+    private final Disk disk;
 
-    private MarksFile(Path path, FileChannel channel, boolean fsync) {
+    private MarksFile(Path path, FileChannel channel, boolean fsync, Disk disk) {
+        this.disk = disk;
         this.path = path;
         this.channel = channel;
         this.fsync = fsync;
     }
 
     /** Opens (creating) the file and returns it with its valid marks, cutting a torn tail. */
-    static MarksFile open(Path path, boolean fsync, List<Timeline.Mark> marks) throws IOException {
-        FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ,
+    static MarksFile open(Path path, boolean fsync, Disk disk, List<Timeline.Mark> marks) throws IOException {
+        FileChannel channel = disk.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         try {
             long size = channel.size();
@@ -77,7 +79,7 @@ final class MarksFile implements AutoCloseable {
                 channel.force(true);
             }
             channel.position(valid);
-            return new MarksFile(path, channel, fsync);
+            return new MarksFile(path, channel, fsync, disk);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
@@ -108,7 +110,7 @@ final class MarksFile implements AutoCloseable {
             throw new IOException("marks file " + path + " is closed");
         }
         if (!channel.isOpen()) {
-            channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            channel = disk.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
             channel.position(channel.size());
         }
         long start = channel.position();
@@ -122,7 +124,7 @@ final class MarksFile implements AutoCloseable {
         } catch (IOException e) {
             try {
                 if (!channel.isOpen()) {
-                    channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                    channel = disk.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
                 }
                 channel.truncate(start); // never leave a torn record in front of later ones
                 channel.position(start);

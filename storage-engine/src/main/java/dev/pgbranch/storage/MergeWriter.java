@@ -38,19 +38,21 @@ final class MergeWriter implements AutoCloseable {
     private long minInode, minBlock, maxInode, maxBlock;
     private long lastInode, lastBlock, lastLsn;
     private boolean finished;
+    private final Disk disk;
 
-    MergeWriter(Path file, TimelineId timeline, boolean fsync) throws IOException {
+    MergeWriter(Path file, TimelineId timeline, boolean fsync, Disk disk) throws IOException {
+        this.disk = disk;
         this.file = file;
         this.tmp = file.resolveSibling(file.getFileName() + ".tmp");
         this.timeline = timeline;
         this.fsync = fsync;
-        this.out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        this.out = disk.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE);
         try {
             out.position(LayerFormat.HEADER_LENGTH);
         } catch (IOException e) {
             out.close();
-            Files.deleteIfExists(tmp);
+            disk.deleteIfExists(tmp);
             throw e;
         }
     }
@@ -131,10 +133,10 @@ final class MergeWriter implements AutoCloseable {
             out.force(true);
         }
         out.close();
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+        disk.move(tmp, file);
         finished = true;
         if (fsync) {
-            Fsync.directory(file.getParent());
+            disk.syncDirectory(file.getParent());
         }
         return bitmapOffset + bitmapLength;
     }
@@ -143,7 +145,7 @@ final class MergeWriter implements AutoCloseable {
     public void close() throws IOException {
         out.close();
         if (!finished) {
-            Files.deleteIfExists(tmp);
+            disk.deleteIfExists(tmp);
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.pgbranch.storage;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -47,11 +48,23 @@ public interface PageStore extends AutoCloseable {
      */
     TimelineId createBranch(TimelineId ancestor, long ancestorLsn) throws IOException;
 
-    /** The timeline, or throws {@link NoSuchTimelineException}. */
+    /**
+     * The timeline, or throws {@link NoSuchTimelineException} (or
+     * {@link QuarantinedTimelineException} for a quarantined one).
+     */
     Timeline timeline(TimelineId id) throws NoSuchTimelineException;
 
-    /** All live timelines. */
+    /** All live timelines (quarantined ones are not among them). */
     Set<TimelineId> timelines();
+
+    /**
+     * Timelines the store holds back from serving, with why: a layer file of theirs (or of an
+     * ancestor) failed its checks at open, or the ingest log they wrote to was damaged. Their
+     * files are kept as they are; {@link #timeline} throws {@link QuarantinedTimelineException}
+     * for them; {@link #deleteTimeline} purges one (an operator's decision), and
+     * {@link StoreRepair} releases one once its damage is dealt with.
+     */
+    Map<TimelineId, String> quarantined();
 
     /** The ancestor of {@code id} and the LSN it branched at; empty for a root timeline. */
     Optional<Ancestor> ancestor(TimelineId id) throws NoSuchTimelineException;

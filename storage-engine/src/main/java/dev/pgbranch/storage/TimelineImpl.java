@@ -59,6 +59,7 @@ final class TimelineImpl implements Timeline {
     private volatile long durableLsn;
     private volatile long diskConsistentLsn;
     private volatile boolean deleted;
+    private volatile IOException flushFailure;
     /** Lowest readable LSN of this timeline's own history; raised only, under the store's timelines lock. */
     private volatile long gcHorizon;
     private MarksFile marksFile;
@@ -729,13 +730,15 @@ final class TimelineImpl implements Timeline {
         if (deleted) {
             throw new IOException("timeline " + id + " was deleted");
         }
+        // Backpressure before the append, never after it: a failure here refuses the mutation
+        // whole, whereas one after the append would report an error for an applied mutation.
+        store.awaitFlushBacklog(this);
         long lsn = tail.lsn + 1;
         long end = store.append(this, lsn, batch);
         tail = new Tail(lsn, end);
         if (layers.open.bytes() >= store.options().inMemoryLayerBytes()) {
             freeze();
             store.scheduleFlush(this);
-            store.awaitFlushBacklog(this);
         }
     }
 
@@ -804,6 +807,19 @@ final class TimelineImpl implements Timeline {
     InMemoryLayer oldestFrozen() {
         List<InMemoryLayer> frozen = layers.frozen;
         return frozen.isEmpty() ? null : frozen.getLast();
+    }
+
+    /** The last flush of this timeline failed (cleared by the next success). */
+    IOException flushFailure() {
+        return flushFailure;
+    }
+
+    void flushFailed(IOException e) {
+        flushFailure = e;
+    }
+
+    void flushSucceeded() {
+        flushFailure = null;
     }
 
     /** Replaces a flushed frozen layer by its file. */

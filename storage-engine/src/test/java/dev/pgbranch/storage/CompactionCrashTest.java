@@ -217,7 +217,7 @@ class CompactionCrashTest {
         try (PageStore store = PageStore.open(dir, OPTIONS)) {
             x = build(store);
         }
-        Manifest m = Manifest.read(dir);
+        Manifest m = Manifest.read(dir, OsDisk.INSTANCE);
         Files.write(dir.resolve(Manifest.FILE), encodeVersion1(m));
         try (PageStore store = PageStore.open(dir, OPTIONS)) {
             assertReadsSame(store, x);

@@ -50,7 +50,7 @@ class LayerFormatTest {
         layer.add(12, new Batch().put(2, 0, page(2)).put(2, 5, Tombstone.ZERO_PAGE), 200);
         layer.add(13, new Batch().put(1, Keys.ATTRIBUTES, Tombstone.DELETED), 300);
         Path file = dir.resolve(Manifest.layerFileName(timeline, 1));
-        LayerWriter.write(file, timeline, layer, true);
+        LayerWriter.write(file, timeline, layer, true, OsDisk.INSTANCE);
         return file;
     }
 
@@ -58,7 +58,7 @@ class LayerFormatTest {
     void layerFileRoundTripsEveryVersionAtEveryLsn() throws IOException {
         Path file = writeSample();
         assertFalse(Files.exists(file.resolveSibling(file.getFileName() + ".tmp")));
-        try (LayerFile f = LayerFile.open(1, file)) {
+        try (LayerFile f = LayerFile.open(1, file, OsDisk.INSTANCE)) {
             assertEquals(10, f.minLsn());
             assertEquals(13, f.maxLsn());
             assertEquals(timeline, f.timeline());
@@ -92,7 +92,7 @@ class LayerFormatTest {
     void badMagicIsRejectedNamingTheFile() throws IOException {
         Path file = writeSample();
         overwrite(file, 0, "NOTLAYER".getBytes());
-        IOException e = assertThrows(IOException.class, () -> LayerFile.open(1, file));
+        IOException e = assertThrows(IOException.class, () -> LayerFile.open(1, file, OsDisk.INSTANCE));
         assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
         assertTrue(e.getMessage().contains("bad magic"), e.getMessage());
         assertTrue(e.getMessage().contains("offset 0"), e.getMessage());
@@ -102,7 +102,7 @@ class LayerFormatTest {
     void unknownFormatVersionIsRejected() throws IOException {
         Path file = writeSample();
         overwrite(file, 8, new byte[] {0, 0, 0, 99});
-        IOException e = assertThrows(IOException.class, () -> LayerFile.open(1, file));
+        IOException e = assertThrows(IOException.class, () -> LayerFile.open(1, file, OsDisk.INSTANCE));
         assertTrue(e.getMessage().contains("unsupported format version 99"), e.getMessage());
         assertTrue(e.getMessage().contains("offset 8"), e.getMessage());
     }
@@ -115,7 +115,7 @@ class LayerFormatTest {
             try (FileChannel c = FileChannel.open(file, StandardOpenOption.WRITE)) {
                 c.truncate(cut);
             }
-            IOException e = assertThrows(IOException.class, () -> LayerFile.open(1, file));
+            IOException e = assertThrows(IOException.class, () -> LayerFile.open(1, file, OsDisk.INSTANCE));
             assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("truncated"),
                     e.getMessage());
         }
@@ -132,7 +132,7 @@ class LayerFormatTest {
             one[0] ^= 0x40;
             c.write(ByteBuffer.wrap(one), valueOffset);
         }
-        try (LayerFile f = LayerFile.open(1, file)) {
+        try (LayerFile f = LayerFile.open(1, file, OsDisk.INSTANCE)) {
             IOException e = assertThrows(IOException.class,
                     () -> f.get(Keys.COUNTER_INODE, Keys.ATTRIBUTES, 10, new PageCache(0)));
             assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
@@ -151,7 +151,7 @@ class LayerFormatTest {
             indexOffset = h.getLong(84);
         }
         overwrite(file, indexOffset + 3, new byte[] {0x55});
-        IOException e = assertThrows(IOException.class, () -> LayerFile.open(1, file));
+        IOException e = assertThrows(IOException.class, () -> LayerFile.open(1, file, OsDisk.INSTANCE));
         assertTrue(e.getMessage().contains("index checksum mismatch at offset " + indexOffset), e.getMessage());
     }
 }
