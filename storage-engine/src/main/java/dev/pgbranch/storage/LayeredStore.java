@@ -191,6 +191,26 @@ final class LayeredStore implements PageStore {
             manifest.write(directory, options.fsync(), disk);
         }
         nextLayerId = manifest.nextLayerId();
+        if (options.fsync()) {
+            // After a kill -9 the manifest (and what it lists) may be in the page cache only;
+            // the store is about to trim and serve by it (PostgreSQL fsyncs its data directory
+            // at startup after a crash for the same reason).
+            try (FileChannel m = disk.open(directory.resolve(Manifest.FILE), StandardOpenOption.READ)) {
+                m.force(true);
+            }
+            disk.syncDirectory(directory);
+            for (Manifest.TimelineEntry t : manifest.timelines()) {
+                for (Manifest.LayerEntry l : t.layers()) {
+                    Path p = layersDirectory.resolve(Manifest.layerFileName(t.id(), l.id()));
+                    if (disk.exists(p)) {
+                        try (FileChannel c = disk.open(p, StandardOpenOption.READ)) {
+                            c.force(true);
+                        }
+                    }
+                }
+            }
+            disk.syncDirectory(layersDirectory);
+        }
 
         Set<String> listed = new HashSet<>();
         Map<TimelineId, Manifest.TimelineEntry> entries = new HashMap<>();

@@ -135,6 +135,7 @@ final class LogRecovery {
                 if (!kept.isEmpty()) {
                     cutTail(kept.getLast(), end - kept.getLast().base()); // zero padding of a spare
                 }
+                makeDurable(kept);
                 return new Result(kept, end, null);
             }
             KeptSegment holder = kept.get(cutSegment);
@@ -159,9 +160,7 @@ final class LogRecovery {
                 }
             }
             cutTail(holder, offset);
-            if (fsync && !later.isEmpty()) {
-                disk.syncDirectory(directory);
-            }
+            makeDurable(remaining);
             LOG.log(cut.kind() == CutKind.DAMAGED ? System.Logger.Level.ERROR : System.Logger.Level.WARNING,
                     "ingest log cut at position {0} ({1} offset {2}): {3}{4}", String.valueOf(end), holder.path(),
                     String.valueOf(offset), cut.evidence(),
@@ -325,6 +324,20 @@ final class LogRecovery {
         if (fsync) {
             disk.syncDirectory(target);
         }
+    }
+
+    /**
+     * Forces what is replayed: after a kill -9 (not a power cut) the log's tail may sit in the
+     * page cache only, and the store is about to treat every replayed record as durable.
+     */
+    private void makeDurable(List<KeptSegment> segments) throws IOException {
+        if (!fsync) {
+            return;
+        }
+        for (KeptSegment k : segments) {
+            k.channel().force(true);
+        }
+        disk.syncDirectory(directory);
     }
 
     private void cutTail(KeptSegment segment, long validEnd) throws IOException {

@@ -113,29 +113,46 @@ class CrashRecoveryTest {
     }
 
     @Test
-    void layerListedInTheManifestButMissingFailsTheOpenNamingIt() throws IOException {
+    void layerListedInTheManifestButMissingQuarantinesItsTimelineNamingIt() throws IOException {
+        TimelineId id;
         try (PageStore store = PageStore.open(dir, OPTIONS)) {
-            Timeline t = store.timeline(store.createRootTimeline(0, 0));
+            id = store.createRootTimeline(0, 0);
+            Timeline t = store.timeline(id);
             t.create(Namespace.ROOT_INODE, "f", InodeKind.FILE, 0600, 0, 0);
         }
         Path layer = files(dir.resolve("layers"), ".delta").getFirst();
         Files.delete(layer);
-        IOException e = assertThrows(IOException.class, () -> PageStore.open(dir, OPTIONS));
-        assertTrue(e.getMessage().contains(layer.toString()) && e.getMessage().contains("missing"), e.getMessage());
+        try (PageStore store = PageStore.open(dir, OPTIONS)) {
+            String reason = store.quarantined().get(id);
+            assertTrue(reason != null && reason.contains(layer.toString()) && reason.contains("missing"), String.valueOf(reason));
+            assertThrows(QuarantinedTimelineException.class, () -> store.timeline(id));
+            TimelineId other = store.createRootTimeline(0, 0); // the store itself goes on
+            store.timeline(other).create(Namespace.ROOT_INODE, "g", InodeKind.FILE, 0600, 0, 0);
+        }
     }
 
     @Test
-    void damagedLayerHeaderFailsTheOpenNamingFileAndOffset() throws IOException {
+    void damagedLayerHeaderQuarantinesItsTimelineAndDescendantsNamingFileAndOffsetAndKeepsTheFile() throws IOException {
+        TimelineId id;
+        TimelineId child;
         try (PageStore store = PageStore.open(dir, OPTIONS)) {
-            Timeline t = store.timeline(store.createRootTimeline(0, 0));
+            id = store.createRootTimeline(0, 0);
+            Timeline t = store.timeline(id);
             t.create(Namespace.ROOT_INODE, "f", InodeKind.FILE, 0600, 0, 0);
+            child = store.createBranch(id, t.lastLsn());
         }
         Path layer = files(dir.resolve("layers"), ".delta").getFirst();
         try (FileChannel c = FileChannel.open(layer, StandardOpenOption.WRITE)) {
             c.write(ByteBuffer.wrap(new byte[] {42}), 40);
         }
-        IOException e = assertThrows(IOException.class, () -> PageStore.open(dir, OPTIONS));
-        assertTrue(e.getMessage().contains(layer.toString()) && e.getMessage().contains("offset"), e.getMessage());
+        byte[] damaged = Files.readAllBytes(layer);
+        try (PageStore store = PageStore.open(dir, OPTIONS)) {
+            String reason = store.quarantined().get(id);
+            assertTrue(reason != null && reason.contains(layer.toString()) && reason.contains("offset"), String.valueOf(reason));
+            assertTrue(store.quarantined().containsKey(child), "the child reads through it");
+            assertThrows(IllegalStateException.class, () -> store.deleteTimeline(id), "it has a (quarantined) child");
+        }
+        assertArrayEquals(damaged, Files.readAllBytes(layer), "the damaged file stays as it was");
     }
 
     @Test
