@@ -9,7 +9,6 @@ import dev.pgbranch.pageserver.branch.BranchService;
 import dev.pgbranch.pageserver.branch.GarbageCollector;
 import dev.pgbranch.pageserver.branch.IdleComputes;
 import dev.pgbranch.pageserver.branch.ProjectSecrets;
-import dev.pgbranch.pageserver.branch.TimeMarker;
 import dev.pgbranch.pageserver.catalog.Catalog;
 import dev.pgbranch.pageserver.catalog.CatalogException;
 import dev.pgbranch.pageserver.catalog.Project;
@@ -185,9 +184,6 @@ public final class PageServer implements AutoCloseable {
             branches.createProject(Project.DEFAULT, user.uid(), user.gid());
         }
 
-        TimeMarker marker = new TimeMarker(catalog, store);
-        resources.push(marker);
-        marker.start();
         BranchReaper reaper = new BranchReaper(branches);
         resources.push(reaper);
         reaper.start(5);
@@ -281,7 +277,7 @@ public final class PageServer implements AutoCloseable {
     }
 
     /**
-     * Stops the API, the proxy (client connections drop), the time marker, every compute (fast
+     * Stops the API, the proxy (client connections drop), every compute (fast
      * shutdown, unmount) and the store, then releases the lock. Idempotent; failures are logged and do not stop the rest.
      */
     @Override

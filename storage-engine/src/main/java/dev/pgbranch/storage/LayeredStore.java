@@ -374,7 +374,7 @@ final class LayeredStore implements PageStore {
             ancestor = instantiate(a, entries);
         }
         TimelineImpl t = new TimelineImpl(this, entry.id(), ancestor,
-                entry.ancestor() == null ? 0 : entry.ancestor().lsn(), entry.diskConsistentLsn());
+                entry.ancestor() == null ? 0 : entry.ancestor().lsn(), entry.diskConsistentLsn(), entry.lsnFloor());
         List<LayerFile> files = new ArrayList<>();
         try {
             for (Manifest.LayerEntry l : entry.layers()) {
@@ -414,7 +414,7 @@ final class LayeredStore implements PageStore {
         checkOpen();
         synchronized (timelinesLock) {
             TimelineId id = TimelineId.random();
-            TimelineImpl t = new TimelineImpl(this, id, null, 0, 0);
+            TimelineImpl t = new TimelineImpl(this, id, null, 0, 0, 0);
             t.openMarks(MarksFile.open(marksDirectory.resolve(id + ".marks"), options.fsync(), disk, new ArrayList<>()),
                     List.of());
             timelines.put(id, t);
@@ -434,7 +434,7 @@ final class LayeredStore implements PageStore {
     }
 
     @Override
-    public TimelineId createBranch(TimelineId ancestorId, long ancestorLsn) throws IOException {
+    public TimelineId createBranch(TimelineId ancestorId, long ancestorLsn, long lsnFloor) throws IOException {
         checkOpen();
         synchronized (timelinesLock) {
             TimelineImpl ancestor = live(ancestorId);
@@ -455,13 +455,13 @@ final class LayeredStore implements PageStore {
             }
             ancestor.sync();
             TimelineId id = TimelineId.random();
-            TimelineImpl t = new TimelineImpl(this, id, ancestor, ancestorLsn, ancestorLsn);
+            TimelineImpl t = new TimelineImpl(this, id, ancestor, ancestorLsn, ancestorLsn, lsnFloor);
             t.openMarks(MarksFile.open(marksDirectory.resolve(id + ".marks"), options.fsync(), disk, new ArrayList<>()),
                     List.of());
             timelines.put(id, t);
             try {
                 writeManifest();
-                t.addMark(new Timeline.Mark(ancestorLsn, Instant.now(), null));
+                t.addMark(new Timeline.Mark(t.lastLsn(), Instant.now(), null));
             } catch (IOException | RuntimeException e) {
                 timelines.remove(id);
                 t.markDeleted();
@@ -790,7 +790,7 @@ final class LayeredStore implements PageStore {
                     diskConsistent = Math.max(diskConsistent, added.maxLsn());
                 }
                 entries.add(new Manifest.TimelineEntry(t.id(), t.ancestor().orElse(null), diskConsistent,
-                        t.gcHorizon(), List.copyOf(layers), null));
+                        t.gcHorizon(), List.copyOf(layers), t.lsnFloor(), null));
             }
             entries.addAll(heldBack.values());
             new Manifest(nextLayerId, List.copyOf(entries)).write(directory, options.fsync(), disk);
@@ -837,13 +837,20 @@ final class LayeredStore implements PageStore {
             throw new IllegalArgumentException("GC horizon " + Lsn.format(horizonLsn) + " is above the last LSN "
                     + Lsn.format(t.lastLsn()) + " of timeline " + id);
         }
+        GcResult result;
         t.compactionLock().lock();
         try {
             checkOpen();
-            return compact(t, horizonLsn, true, false);
+            result = compact(t, horizonLsn, true, false);
         } finally {
             t.compactionLock().unlock();
         }
+        try {
+            t.thinMarks(Instant.now());
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "thinning the time marks of timeline " + id + " failed", e);
+        }
+        return result;
     }
 
     /** Queues a background merge of a timeline that has reached the compaction threshold. */

@@ -26,8 +26,9 @@ import java.util.List;
  *    id high i64 | id low i64 | has ancestor u8 | ancestor high i64 | ancestor low i64
  *    | ancestor LSN i64 | disk-consistent LSN i64 | GC horizon i64 (since version 2; a
  *    version 1 timeline has horizon 0) | layer count u32 | layer...
- *    | quarantine length u16 | quarantine UTF-8 (since version 3: why the timeline is held
- *    back from serving; length 0 for a live timeline)
+ *    | LSN floor i64 | quarantine length u16 | quarantine UTF-8 (both since version 3: the
+ *    floor its own LSNs start above; why the timeline is held back from serving, length 0 for
+ *    a live timeline)
  *  layer (oldest first; file layers/&lt;timeline&gt;-&lt;id, 16 hex&gt;.delta)
  *    id i64 | file size i64
  * </pre>
@@ -61,10 +62,10 @@ record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
      *     null for a live timeline
      */
     record TimelineEntry(TimelineId id, Ancestor ancestor, long diskConsistentLsn, long gcHorizon,
-                         List<LayerEntry> layers, String quarantine) {
+                         List<LayerEntry> layers, long lsnFloor, String quarantine) {
 
         TimelineEntry withQuarantine(String reason) {
-            return new TimelineEntry(id, ancestor, diskConsistentLsn, gcHorizon, layers, reason);
+            return new TimelineEntry(id, ancestor, diskConsistentLsn, gcHorizon, layers, lsnFloor, reason);
         }
     }
 
@@ -91,7 +92,7 @@ record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
     ByteBuffer encode() {
         int length = 8 + 4;
         for (TimelineEntry t : timelines) {
-            length += 8 * 2 + 1 + 8 * 3 + 8 + 8 + 4 + t.layers.size() * 16 + 2 + reason(t).length;
+            length += 8 * 2 + 1 + 8 * 3 + 8 + 8 + 4 + t.layers.size() * 16 + 8 + 2 + reason(t).length;
         }
         ByteBuffer b = ByteBuffer.allocate(20 + length);
         b.putLong(MAGIC).putInt(VERSION).putInt(length).putInt(0);
@@ -111,6 +112,7 @@ record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
             for (LayerEntry l : t.layers) {
                 b.putLong(l.id).putLong(l.size);
             }
+            b.putLong(t.lsnFloor);
             byte[] reason = reason(t);
             b.putShort((short) reason.length).put(reason);
         }
@@ -155,13 +157,15 @@ record Manifest(long nextLayerId, List<TimelineEntry> timelines) {
                     list.add(new LayerEntry(b.getLong(), b.getLong()));
                 }
                 String quarantine = null;
+                long floor = hasAncestor ? ancestorLsn : 0;
                 if (version >= VERSION) {
+                    floor = b.getLong();
                     byte[] reason = new byte[Short.toUnsignedInt(b.getShort())];
                     b.get(reason);
                     quarantine = reason.length == 0 ? null : new String(reason, StandardCharsets.UTF_8);
                 }
                 timelines.add(new TimelineEntry(id, hasAncestor ? new Ancestor(ancestorId, ancestorLsn) : null,
-                        diskConsistent, horizon, List.copyOf(list), quarantine));
+                        diskConsistent, horizon, List.copyOf(list), floor, quarantine));
             }
             return new Manifest(nextLayerId, List.copyOf(timelines));
         } catch (RuntimeException e) {

@@ -11,14 +11,17 @@ import java.util.List;
 
 /**
  * A timeline's marks (LSN, wall-clock time, optional WAL position), appended one record at a
- * time and fsynced.
+ * time, not fsynced: marks only name LSNs that were durable when made, so losing the newest ones
+ * in a power cut costs time resolution, never a wrong point. {@link #rewrite} replaces the file
+ * atomically (after a thinning).
  *
  * <pre>
  *  record  length u16 (of body) | body CRC32C u32 | body
  *  body    lsn i64 | epoch seconds i64 | nanos i32 | WAL position length u16 | ASCII WAL position
  * </pre>
  *
- * <p>Crash behaviour: on open the valid prefix is kept and a torn tail record is cut.
+ * <p>Crash behaviour: on open the valid prefix is kept and a torn tail record is cut; a
+ * rewrite leaves the old or the new file (temp file, fsync, rename, directory fsync).
  *
  * <p>Thread-safety: {@link #append} is synchronized.
  */
@@ -99,13 +102,7 @@ final class MarksFile implements AutoCloseable {
     }
 
     private void appendInterruptibly(Timeline.Mark mark) throws IOException {
-        byte[] wal = mark.walPosition() == null ? new byte[0] : mark.walPosition().getBytes(StandardCharsets.US_ASCII);
-        int length = 22 + wal.length;
-        ByteBuffer b = ByteBuffer.allocate(6 + length);
-        b.putShort((short) length).putInt(0).putLong(mark.lsn()).putLong(mark.time().getEpochSecond())
-                .putInt(mark.time().getNano()).putShort((short) wal.length).put(wal);
-        b.putInt(2, LayerFormat.crc(b.array(), 6, length));
-        b.flip();
+        ByteBuffer b = encode(mark);
         if (closed) {
             throw new IOException("marks file " + path + " is closed");
         }
@@ -117,9 +114,6 @@ final class MarksFile implements AutoCloseable {
         try {
             while (b.hasRemaining()) {
                 channel.write(b);
-            }
-            if (fsync) {
-                channel.force(false);
             }
         } catch (IOException e) {
             try {
@@ -137,6 +131,44 @@ final class MarksFile implements AutoCloseable {
 
     Path path() {
         return path;
+    }
+
+    /** Replaces the file's records by {@code marks}, atomically; appends go on after them. */
+    synchronized void rewrite(List<Timeline.Mark> marks) throws IOException {
+        if (closed) {
+            throw new IOException("marks file " + path + " is closed");
+        }
+        Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
+        try (FileChannel out = disk.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            for (Timeline.Mark m : marks) {
+                ByteBuffer b = encode(m);
+                while (b.hasRemaining()) {
+                    out.write(b);
+                }
+            }
+            if (fsync) {
+                out.force(true);
+            }
+        }
+        disk.move(tmp, path);
+        if (fsync) {
+            disk.syncDirectory(path.getParent());
+        }
+        channel.close();
+        channel = disk.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        channel.position(channel.size());
+    }
+
+    private static ByteBuffer encode(Timeline.Mark mark) {
+        byte[] wal = mark.walPosition() == null ? new byte[0] : mark.walPosition().getBytes(StandardCharsets.US_ASCII);
+        int length = 22 + wal.length;
+        ByteBuffer b = ByteBuffer.allocate(6 + length);
+        b.putShort((short) length).putInt(0).putLong(mark.lsn()).putLong(mark.time().getEpochSecond())
+                .putInt(mark.time().getNano()).putShort((short) wal.length).put(wal);
+        b.putInt(2, LayerFormat.crc(b.array(), 6, length));
+        b.flip();
+        return b;
     }
 
     @Override

@@ -46,7 +46,17 @@ public interface PageStore extends AutoCloseable {
      * @throws IllegalArgumentException if {@code ancestorLsn} is above the ancestor's last LSN
      *     or below its start
      */
-    TimelineId createBranch(TimelineId ancestor, long ancestorLsn) throws IOException;
+    default TimelineId createBranch(TimelineId ancestor, long ancestorLsn) throws IOException {
+        return createBranch(ancestor, ancestorLsn, ancestorLsn);
+    }
+
+    /**
+     * As {@link #createBranch(TimelineId, long)}, with the new timeline's own LSNs starting above
+     * {@code lsnFloor} (if it is above {@code ancestorLsn}). A branch that is reset or restored
+     * gets a new timeline; giving it the old timeline's last LSN as floor keeps the branch's LSNs
+     * growing, so that an LSN noted before the reset can never name a state after it.
+     */
+    TimelineId createBranch(TimelineId ancestor, long ancestorLsn, long lsnFloor) throws IOException;
 
     /**
      * The timeline, or throws {@link NoSuchTimelineException} (or

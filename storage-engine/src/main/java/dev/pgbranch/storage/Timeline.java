@@ -31,8 +31,15 @@ public interface Timeline extends Namespace {
     /** The ancestor and branch LSN; empty for a root timeline. */
     Optional<Ancestor> ancestor();
 
-    /** The LSN of the last mutation (the ancestor LSN if nothing was written yet). */
+    /** The LSN of the last mutation (the LSN floor if nothing was written yet). */
     long lastLsn();
+
+    /**
+     * The LSN this timeline's own history starts above: its branch LSN, or the higher floor it
+     * was created with ({@link PageStore#createBranch(TimelineId, long, long)}). Every LSN from
+     * the branch LSN up to it reads the ancestor's state at the branch point.
+     */
+    long lsnFloor();
 
     /** The LSN of the last mutation made durable by {@link #sync()} or by a flush. */
     long durableLsn();
@@ -98,8 +105,11 @@ public interface Timeline extends Namespace {
     /** The newest LSN recorded at or before {@code time}, if any (this timeline's own marks). */
     OptionalLong lsnAt(Instant time);
 
-    /** The recorded marks, oldest first. */
+    /** The recorded marks, oldest first (a copy: prefer {@link #lsnAt} and {@link #firstMarkAtOrAbove}). */
     List<Mark> marks();
+
+    /** The oldest recorded mark at or above {@code lsn}, by binary search. */
+    Optional<Mark> firstMarkAtOrAbove(long lsn);
 
     /** A recorded correspondence between an LSN, a wall-clock time and a WAL position. */
     record Mark(long lsn, Instant time, String walPosition) {

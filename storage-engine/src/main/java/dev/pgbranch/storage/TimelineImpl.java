@@ -9,7 +9,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -47,12 +46,16 @@ final class TimelineImpl implements Timeline {
     private final TimelineId id;
     private final TimelineImpl ancestor;
     private final long ancestorLsn;
+    /** This timeline's own LSNs are above it (at least the branch LSN; see {@link PageStore#createBranch}). */
+    private final long lsnFloor;
     private final ReentrantLock writeLock = new ReentrantLock();
     /** Serializes merges of this timeline's layer files (background compactor and GC calls). */
     private final ReentrantLock compactionLock = new ReentrantLock();
     private final Object layersMonitor = new Object();
     private final Object durableMonitor = new Object();
-    private final CopyOnWriteArrayList<Mark> marks = new CopyOnWriteArrayList<>();
+    /** Guards the marks and their file. */
+    private final Object marksLock = new Object();
+    private final MarkIndex marks = new MarkIndex();
 
     private volatile Layers layers = new Layers(new InMemoryLayer(), List.of(), List.of(), KeyFilter.EMPTY);
     private volatile Tail tail;
@@ -65,13 +68,15 @@ final class TimelineImpl implements Timeline {
     private MarksFile marksFile;
     private long lastAutoMarkLsn;
 
-    TimelineImpl(LayeredStore store, TimelineId id, TimelineImpl ancestor, long ancestorLsn, long diskConsistentLsn) {
+    TimelineImpl(LayeredStore store, TimelineId id, TimelineImpl ancestor, long ancestorLsn, long diskConsistentLsn,
+                 long lsnFloor) {
         this.store = store;
         this.id = id;
         this.ancestor = ancestor;
         this.ancestorLsn = ancestor == null ? Lsn.INVALID : ancestorLsn;
         this.diskConsistentLsn = diskConsistentLsn;
-        long last = Math.max(diskConsistentLsn, this.ancestorLsn);
+        this.lsnFloor = Math.max(lsnFloor, ancestor == null ? 0 : ancestorLsn);
+        long last = Math.max(diskConsistentLsn, this.lsnFloor);
         this.tail = new Tail(last, 0);
         this.durableLsn = last;
     }
@@ -90,6 +95,11 @@ final class TimelineImpl implements Timeline {
 
     TimelineImpl ancestorTimeline() {
         return ancestor;
+    }
+
+    @Override
+    public long lsnFloor() {
+        return lsnFloor;
     }
 
     /** The lowest LSN one may branch at: the branch point, or 1 (the root's creation) for a root. */
@@ -927,15 +937,15 @@ final class TimelineImpl implements Timeline {
     }
 
     void openMarks(MarksFile file, List<Mark> loaded) {
-        this.marksFile = file;
-        marks.addAll(loaded);
-        for (Mark m : loaded) {
-            lastAutoMarkLsn = Math.max(lastAutoMarkLsn, m.lsn());
+        synchronized (marksLock) {
+            this.marksFile = file;
+            marks.replace(loaded);
+            lastAutoMarkLsn = Math.max(lastAutoMarkLsn, marks.lastLsn());
         }
     }
 
     void closeMarks() throws IOException {
-        synchronized (marks) {
+        synchronized (marksLock) {
             marksFile.close();
         }
     }
@@ -956,10 +966,14 @@ final class TimelineImpl implements Timeline {
         addMark(new Mark(tail.lsn, time, walPosition));
     }
 
-    /** Records an automatic time mark if durable history advanced since the last one. */
+    /**
+     * Records an automatic time mark if durable history advanced since the last one: the
+     * store's one marker calls this once a second. A mark names a durable LSN only, so a power
+     * cut can never leave a mark pointing at history that was lost (and later rewritten).
+     */
     void autoMark(Instant now) throws IOException {
         long durable = durableLsn;
-        synchronized (marks) {
+        synchronized (marksLock) {
             if (durable <= lastAutoMarkLsn || deleted) {
                 return;
             }
@@ -969,26 +983,47 @@ final class TimelineImpl implements Timeline {
     }
 
     void addMark(Mark mark) throws IOException {
-        synchronized (marks) {
+        synchronized (marksLock) {
             if (deleted) {
                 return;
             }
-            marksFile.append(mark);
-            marks.add(mark);
+            Mark stored = marks.append(mark);
+            if (stored != null) {
+                marksFile.append(stored);
+            }
             lastAutoMarkLsn = Math.max(lastAutoMarkLsn, mark.lsn());
+        }
+    }
+
+    /** Drops marks below the GC horizon and thins old ones ({@link MarkIndex#thinned}), rewriting the file. */
+    void thinMarks(Instant now) throws IOException {
+        synchronized (marksLock) {
+            if (deleted) {
+                return;
+            }
+            List<Mark> kept = marks.thinned(gcHorizon, now);
+            if (kept.size() < marks.size()) {
+                marksFile.rewrite(kept);
+                marks.replace(kept);
+            }
         }
     }
 
     @Override
     public OptionalLong lsnAt(Instant time) {
-        long best = -1;
-        for (Mark m : marks) {
-            if (!m.time().isAfter(time) && m.lsn() > best) {
-                best = m.lsn();
-            }
+        OptionalLong best;
+        synchronized (marksLock) {
+            best = marks.lsnAt(time);
         }
         // History below the horizon is gone: such a time has no readable LSN any more.
-        return best < 0 || best < gcHorizon ? OptionalLong.empty() : OptionalLong.of(best);
+        return best.isEmpty() || best.getAsLong() < gcHorizon ? OptionalLong.empty() : best;
+    }
+
+    @Override
+    public Optional<Mark> firstMarkAtOrAbove(long lsn) {
+        synchronized (marksLock) {
+            return marks.firstAtOrAbove(lsn);
+        }
     }
 
     /**
@@ -997,20 +1032,16 @@ final class TimelineImpl implements Timeline {
      */
     @Override
     public List<Mark> marks() {
-        long h = gcHorizon;
-        long newestBelow = Long.MIN_VALUE;
-        for (Mark m : marks) {
-            if (m.lsn() <= h) {
-                newestBelow = Math.max(newestBelow, m.lsn());
-            }
+        synchronized (marksLock) {
+            return List.copyOf(marks.from(gcHorizon));
         }
-        List<Mark> result = new ArrayList<>(marks.size());
-        for (Mark m : marks) {
-            if (m.lsn() >= h || m.lsn() == newestBelow) {
-                result.add(m);
-            }
+    }
+
+    /** Marks held in memory (tests: thinning bounds it). */
+    int markCount() {
+        synchronized (marksLock) {
+            return marks.size();
         }
-        return List.copyOf(result);
     }
 
     @Override

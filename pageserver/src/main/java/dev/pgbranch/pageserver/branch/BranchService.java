@@ -440,7 +440,8 @@ public final class BranchService {
             long lsn;
             TimelineId timeline;
             try {
-                Fork fork = forkAtHead(project, branch(project, branch.parent()));
+                long oldHead = store.timeline(branch.timeline()).lastLsn();
+                Fork fork = forkAtHead(project, branch(project, branch.parent()), oldHead);
                 lsn = fork.lsn();
                 timeline = fork.timeline();
             } finally {
@@ -480,7 +481,8 @@ public final class BranchService {
             Branch branch = branch(project, branchName);
             checkUnprotected(branch, "restored");
             long lsn = resolve(project(project), branch, point);
-            TimelineId timeline = createTimeline(branch.timeline(), lsn);
+            // Above the old head: the LSNs the replaced state used are never reused on this branch.
+            TimelineId timeline = createTimeline(branch.timeline(), lsn, store.timeline(branch.timeline()).lastLsn());
             BranchName kept = replaceTimeline(project, branch, timeline, branch.parentLsn(), false, backup);
             LOG.log(System.Logger.Level.INFO, "restored branch {0}/{1} to {2}{3}", project, branchName, Lsn.format(lsn),
                     kept == null ? " (no backup)" : "; the previous state is branch " + kept);
@@ -831,7 +833,10 @@ public final class BranchService {
      */
     private long resolve(Project project, Branch branch, PointInTime point) {
         Timeline timeline = store.timeline(branch.timeline());
-        long start = timeline.ancestor().map(Ancestor::lsn).orElse(0L);
+        // LSNs only grow along a branch: after a reset or restore its new timeline starts above
+        // the old head, and every LSN below that names the state before, which it no longer has.
+        long start = timeline.lsnFloor();
+        boolean replaced = start > timeline.ancestor().map(Ancestor::lsn).orElse(0L);
         Instant now = Instant.now();
         BranchInfo.RestorableFrom oldest = restorableFrom(project, timeline, now);
         long lsn;
@@ -843,7 +848,8 @@ public final class BranchService {
             }
             if (Long.compareUnsigned(point.lsn(), start) < 0) {
                 throw new BranchException(ErrorCode.BAD_REQUEST, "LSN " + point + " is before the history of branch '"
-                        + branch.name() + "', which starts at " + Lsn.format(start));
+                        + branch.name() + "', which starts at " + Lsn.format(start)
+                        + (replaced ? " (lower LSNs name its state before its last reset or restore)" : ""));
             }
             lsn = point.lsn();
         } else {
@@ -855,8 +861,8 @@ public final class BranchService {
             }
             OptionalLong found = timeline.lsnAt(point.time());
             if (found.isEmpty() || found.getAsLong() < start) {
-                String first = timeline.marks().isEmpty() ? "no recorded time yet"
-                        : "it starts at " + timeline.marks().getFirst().time();
+                String first = timeline.firstMarkAtOrAbove(start).map(m -> "it starts at " + m.time())
+                        .orElse("no recorded time yet");
                 throw new BranchException(ErrorCode.BAD_REQUEST, "branch '" + branch.name()
                         + "' has no history at or before " + point + " (" + first + ")");
             }
@@ -894,26 +900,14 @@ public final class BranchService {
      * first mark at or above that LSN when history begins later.
      */
     static BranchInfo.RestorableFrom restorableFrom(Project project, Timeline timeline, Instant now) {
-        long floor = timeline.ancestor().map(Ancestor::lsn).orElse(0L);
-        floor = Math.max(floor, timeline.gcHorizon());
+        long floor = Math.max(timeline.lsnFloor(), timeline.gcHorizon());
         Instant windowStart = now.minus(project.retention());
         OptionalLong windowLsn = timeline.lsnAt(windowStart);
         if (windowLsn.isPresent() && windowLsn.getAsLong() >= floor) {
             return new BranchInfo.RestorableFrom(Lsn.format(windowLsn.getAsLong()), windowStart);
         }
         // History starts after the window's start (or GC went further): the first mark at or above it.
-        List<Timeline.Mark> marks = timeline.marks();
-        int low = 0;
-        int high = marks.size();
-        while (low < high) {
-            int mid = (low + high) >>> 1;
-            if (marks.get(mid).lsn() < floor) {
-                low = mid + 1;
-            } else {
-                high = mid;
-            }
-        }
-        Instant time = low == marks.size() ? null : max(marks.get(low).time(), windowStart);
+        Instant time = timeline.firstMarkAtOrAbove(floor).map(m -> max(m.time(), windowStart)).orElse(null);
         return new BranchInfo.RestorableFrom(Lsn.format(floor), time);
     }
 
@@ -941,20 +935,29 @@ public final class BranchService {
 
     /** A new timeline at the head of {@code parent}, after a CHECKPOINT of its running compute. */
     private Fork forkAtHead(String project, Branch parent) throws IOException {
+        return forkAtHead(project, parent, 0);
+    }
+
+    /** As {@link #forkAtHead(String, Branch)}, the new timeline's own LSNs above {@code lsnFloor}. */
+    private Fork forkAtHead(String project, Branch parent, long lsnFloor) throws IOException {
         long lsn = headAfterCheckpoint(project, parent);
         try {
-            return new Fork(store.createBranch(parent.timeline(), lsn), lsn);
+            return new Fork(store.createBranch(parent.timeline(), lsn, lsnFloor), lsn);
         } catch (IllegalArgumentException raced) {
             // The garbage collector raised the parent's horizon past the head read above (a
             // window of seconds while its compute writes): the head now is as good a head.
             long head = store.timeline(parent.timeline()).lastLsn();
-            return new Fork(createTimeline(parent.timeline(), head), head);
+            return new Fork(createTimeline(parent.timeline(), head, lsnFloor), head);
         }
     }
 
     private TimelineId createTimeline(TimelineId ancestor, long lsn) throws IOException {
+        return createTimeline(ancestor, lsn, 0);
+    }
+
+    private TimelineId createTimeline(TimelineId ancestor, long lsn, long lsnFloor) throws IOException {
         try {
-            return store.createBranch(ancestor, lsn);
+            return store.createBranch(ancestor, lsn, lsnFloor);
         } catch (IllegalArgumentException e) {
             throw new BranchException(ErrorCode.BAD_REQUEST, "cannot branch at " + Lsn.format(lsn) + ": " + e.getMessage(), e);
         }

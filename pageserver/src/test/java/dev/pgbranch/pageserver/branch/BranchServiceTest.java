@@ -164,14 +164,13 @@ class BranchServiceTest {
 
     @Test
     void branchingAtATimeUsesTheTimeMarks() throws Exception {
-        TimeMarker marker = new TimeMarker(catalog, store);
         write(timeline("development"), "table", "v1");
-        marker.markAll();
+        markAll();
         Thread.sleep(20);
         Instant between = Instant.now();
         Thread.sleep(20);
         write(timeline("development"), "table", "v2");
-        marker.markAll();
+        markAll();
         service.create(P, "hotfix", "development", between.toString());
         assertEquals("v1", read("hotfix", "table"));
         BranchException early = assertThrows(BranchException.class,
@@ -214,6 +213,31 @@ class BranchServiceTest {
     }
 
     @Test
+    void anLsnNotedBeforeAResetOrRestoreNeverNamesAStateAfterItAndHeadsOnlyGrow() throws Exception {
+        service.create(P, "dev/alex", "development", null);
+        write(timeline("dev/alex"), "table", "mine");
+        write(timeline("dev/alex"), "table", "mine, later");
+        String noted = service.show(P, "dev/alex").headLsn();
+        long before = Lsn.parse(noted);
+
+        service.reset(P, "dev/alex");
+        long afterReset = Lsn.parse(service.show(P, "dev/alex").headLsn());
+        assertTrue(afterReset >= before, "the head never goes back: " + Lsn.format(afterReset) + " < " + noted);
+        write(timeline("dev/alex"), "table", "after the reset");
+        assertTrue(store.timeline(timeline("dev/alex")).lastLsn() > before, "new writes get LSNs above the old head");
+        BranchException e = assertThrows(BranchException.class, () -> service.restore(P, "dev/alex", noted));
+        assertEquals(ErrorCode.BAD_REQUEST, e.code());
+        assertTrue(e.getMessage().contains("before its last reset or restore"), e.getMessage());
+        assertEquals("after the reset", read("dev/alex", "table"), "the refusal changes nothing");
+
+        String afterWrite = service.show(P, "dev/alex").headLsn();
+        service.restore(P, "dev/alex", Lsn.format(afterReset), false);
+        assertTrue(Lsn.parse(service.show(P, "dev/alex").headLsn()) >= Lsn.parse(afterWrite), "restore keeps heads growing");
+        BranchException again = assertThrows(BranchException.class, () -> service.restore(P, "dev/alex", afterWrite));
+        assertTrue(again.getMessage().contains("before its last reset or restore"), again.getMessage());
+    }
+
+    @Test
     void restoreWithoutBackupAddsNoBranchAndRetiresTheOldTimeline() throws Exception {
         service.create(P, "dev/alex", "development", null);
         write(timeline("dev/alex"), "table", "good");
@@ -229,16 +253,15 @@ class BranchServiceTest {
 
     @Test
     void pointsOutsideTheRetentionWindowAreRefusedNamingTheWindowAndTheOldestPoint() throws Exception {
-        TimeMarker marker = new TimeMarker(catalog, store);
         service.create(P, "dev/alex", "development", null);
         write(timeline("dev/alex"), "table", "old");
         String old = service.show(P, "dev/alex").headLsn();
-        marker.markAll();
+        markAll();
         Thread.sleep(20);
         Instant oldTime = Instant.now();
         Thread.sleep(20);
         write(timeline("dev/alex"), "table", "new");
-        marker.markAll();
+        markAll();
         assertEquals(Duration.ofDays(7), service.projectInfo(P).retention());
 
         ProjectInfo project = service.setRetention(P, "0s");
@@ -283,7 +306,6 @@ class BranchServiceTest {
 
     @Test
     void garbageCollectionGivesUpHistoryOutsideTheWindowButKeepsTheHeadAndEveryBranchPoint() throws Exception {
-        TimeMarker marker = new TimeMarker(catalog, store);
         service.create(P, "dev/alex", "development", null);
         TimelineId alex = timeline("dev/alex");
         write(alex, "table", "v1");
@@ -292,7 +314,7 @@ class BranchServiceTest {
         for (int i = 2; i <= 30; i++) {
             write(alex, "table", "v" + i);
         }
-        marker.markAll();
+        markAll();
         store.flush();
         service.setRetention(P, "0s");
         Thread.sleep(5);
@@ -370,6 +392,13 @@ class BranchServiceTest {
         assertEquals(ErrorCode.NOT_FOUND, assertThrows(BranchException.class, () -> gc.collect("nope")).code());
     }
 
+    /** The store's own marker runs once a second; tests mark every live timeline at once instead. */
+    private void markAll() throws java.io.IOException {
+        for (TimelineId id : catalog.state().liveTimelines()) {
+            store.timeline(id).mark(Instant.now(), null);
+        }
+    }
+
     /** The real store, except that collecting {@code broken} fails as a disk error would. */
     private record FailingGcStore(PageStore store, TimelineId broken) implements PageStore {
         @Override
@@ -378,8 +407,8 @@ class BranchServiceTest {
         }
 
         @Override
-        public TimelineId createBranch(TimelineId ancestor, long ancestorLsn) throws java.io.IOException {
-            return store.createBranch(ancestor, ancestorLsn);
+        public TimelineId createBranch(TimelineId ancestor, long ancestorLsn, long lsnFloor) throws java.io.IOException {
+            return store.createBranch(ancestor, ancestorLsn, lsnFloor);
         }
 
         @Override
@@ -390,6 +419,11 @@ class BranchServiceTest {
         @Override
         public java.util.Set<TimelineId> timelines() {
             return store.timelines();
+        }
+
+        @Override
+        public java.util.Map<TimelineId, String> quarantined() {
+            return store.quarantined();
         }
 
         @Override
