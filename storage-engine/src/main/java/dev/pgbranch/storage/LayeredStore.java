@@ -23,6 +23,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.stream.Stream;
 
@@ -99,6 +100,9 @@ final class LayeredStore implements PageStore {
     private final AtomicLong compactions = new AtomicLong();
     private final AtomicLong compactionBytes = new AtomicLong();
     private final AtomicLong versionsDropped = new AtomicLong();
+    /** Bytes of every live timeline's in-memory layers; held to {@link StoreOptions#memoryBudgetBytes}. */
+    private final AtomicLong memoryBytes = new AtomicLong();
+    private final AtomicLong memoryPeak = new AtomicLong();
     /** Test hook called at the steps of a merge ("written", "swapped"); may throw to fail it there. */
     volatile CompactionProbe probe = step -> { };
     private final ScheduledExecutorService marker;
@@ -318,6 +322,7 @@ final class LayeredStore implements PageStore {
                 }
                 closeQuietly(t.marksFile());
                 t.markDeleted();
+                memoryReleased(t.pendingBytes());
             }
             if (!heldBack.containsKey(id)) {
                 holdBack(entries.get(id), reason, entries);
@@ -333,6 +338,7 @@ final class LayeredStore implements PageStore {
                 }
                 closeQuietly(t.marksFile());
                 t.markDeleted();
+                memoryReleased(t.pendingBytes());
                 holdBack(entries.get(id), "its ancestor " + t.ancestorTimeline().id() + " is quarantined", entries);
             }
         }
@@ -594,6 +600,7 @@ final class LayeredStore implements PageStore {
             t.compactionLock().unlock();
         }
         usageCache.remove(id);
+        memoryReleased(t.pendingBytes());
         t.closeMarks();
         disk.deleteIfExists(t.marksFile().path());
         trimLog();
@@ -651,6 +658,63 @@ final class LayeredStore implements PageStore {
         });
     }
 
+    void memoryAdded(long bytes) {
+        long now = memoryBytes.addAndGet(bytes);
+        if (now > memoryPeak.get()) {
+            memoryPeak.accumulateAndGet(now, Math::max);
+        }
+    }
+
+    void memoryReleased(long bytes) {
+        memoryBytes.addAndGet(-bytes);
+    }
+
+    /**
+     * Keeps every timeline's in-memory layers together within the memory budget: past it, the
+     * largest open layer (across timelines) is frozen and flushed, and the writer waits until
+     * the flusher has brought the total back under the budget. Called before an append by the
+     * writer of {@code t}, which holds t's writer lock (other timelines' layers are frozen only
+     * if their writer lock is free, never waited for). Bounded like {@link #awaitFlushBacklog}.
+     */
+    private void awaitMemoryBudget(TimelineImpl t, long deadline) throws IOException {
+        long budget = options.memoryBudgetBytes();
+        while (memoryBytes.get() > budget && !closed) {
+            TimelineImpl largest = null;
+            for (TimelineImpl c : timelines.values()) {
+                if (!c.isDeleted() && (largest == null || c.openBytes() > largest.openBytes())) {
+                    largest = c;
+                }
+            }
+            if (largest != null && largest.openBytes() > 0) {
+                boolean frozen;
+                if (largest == t || largest.writerHeldByCurrentThread()) {
+                    largest.freezeHeld();
+                    frozen = true;
+                } else {
+                    frozen = largest.tryFreeze();
+                }
+                if (frozen) {
+                    scheduleFlush(largest);
+                    continue;
+                }
+            }
+            IOException failure = t.flushFailure();
+            if (failure != null) {
+                throw backlogFailure(t, failure);
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new IOException("in-memory layers stayed above the store's memory budget of " + budget
+                        + " bytes for " + BACKLOG_WAIT_SECONDS + " s (the layer flusher does not keep up)");
+            }
+            for (TimelineImpl c : timelines.values()) {
+                if (c.oldestFrozen() != null) {
+                    scheduleFlush(c); // a drain may have stopped at a failure: retry
+                }
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+        }
+    }
+
     /**
      * Makes the writer wait while the timeline has more than {@link #MAX_FROZEN} frozen layers
      * (backpressure: memory stays bounded when the disk is slower than the writer). The caller
@@ -688,6 +752,7 @@ final class LayeredStore implements PageStore {
                 }
             }
         }
+        awaitMemoryBudget(t, deadline);
     }
 
     private static IOException backlogFailure(TimelineImpl t, IOException failure) {
@@ -1130,7 +1195,8 @@ final class LayeredStore implements PageStore {
             }
         }
         return new StoreStats(timelines.size(), files, bytes, log == null ? 0 : log.bytes(), cache.hits(),
-                cache.misses(), compactions.get(), compactionBytes.get(), versionsDropped.get());
+                cache.misses(), compactions.get(), compactionBytes.get(), versionsDropped.get(), memoryBytes.get(),
+                memoryPeak.get());
     }
 
     private void checkOpen() throws IOException {

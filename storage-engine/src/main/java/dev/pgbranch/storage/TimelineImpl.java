@@ -754,7 +754,10 @@ final class TimelineImpl implements Timeline {
 
     /** Called by the store, with its append lock held, right after the record is in the log. */
     void index(long lsn, Batch batch, long logPosition) {
-        layers.open.add(lsn, batch, logPosition);
+        InMemoryLayer open = layers.open;
+        long before = open.bytes();
+        open.add(lsn, batch, logPosition);
+        store.memoryAdded(open.bytes() - before);
     }
 
     /** Replays one log record during recovery (single-threaded, before the store is shared). */
@@ -762,7 +765,10 @@ final class TimelineImpl implements Timeline {
         if (lsn <= tail.lsn) {
             return; // already in a layer file (or a duplicate): never apply twice
         }
-        layers.open.add(lsn, batch, logPosition);
+        InMemoryLayer open = layers.open;
+        long before = open.bytes();
+        open.add(lsn, batch, logPosition);
+        store.memoryAdded(open.bytes() - before);
         tail = new Tail(lsn, 0);
         durableLsn = lsn;
         if (layers.open.bytes() >= store.options().inMemoryLayerBytes()) {
@@ -801,6 +807,21 @@ final class TimelineImpl implements Timeline {
         } finally {
             writeLock.unlock();
         }
+    }
+
+    /** Bytes of the open layer (the memory budget freezes the largest one). */
+    long openBytes() {
+        return layers.open.bytes();
+    }
+
+    /** Whether the calling thread holds this timeline's writer lock. */
+    boolean writerHeldByCurrentThread() {
+        return writeLock.isHeldByCurrentThread();
+    }
+
+    /** Freezes the open layer; the caller holds the writer lock. */
+    void freezeHeld() {
+        freeze();
     }
 
     /** Freezes the open layer if it holds anything (for {@link PageStore#flush()}). */
@@ -844,6 +865,7 @@ final class TimelineImpl implements Timeline {
             layers = new Layers(l.open, List.copyOf(frozen), List.copyOf(files), l.filter.with(file));
             diskConsistentLsn = Math.max(diskConsistentLsn, frozenLayer.maxLsn());
         }
+        store.memoryReleased(frozenLayer.bytes());
         advanceDurable(diskConsistentLsn);
     }
 

@@ -440,8 +440,9 @@ public final class BranchService {
             long lsn;
             TimelineId timeline;
             try {
-                long oldHead = store.timeline(branch.timeline()).lastLsn();
-                Fork fork = forkAtHead(project, branch(project, branch.parent()), oldHead);
+                // One above the old head: even the old head LSN then names only the old state.
+                long floor = store.timeline(branch.timeline()).lastLsn() + 1;
+                Fork fork = forkAtHead(project, branch(project, branch.parent()), floor);
                 lsn = fork.lsn();
                 timeline = fork.timeline();
             } finally {
@@ -482,7 +483,7 @@ public final class BranchService {
             checkUnprotected(branch, "restored");
             long lsn = resolve(project(project), branch, point);
             // Above the old head: the LSNs the replaced state used are never reused on this branch.
-            TimelineId timeline = createTimeline(branch.timeline(), lsn, store.timeline(branch.timeline()).lastLsn());
+            TimelineId timeline = createTimeline(branch.timeline(), lsn, store.timeline(branch.timeline()).lastLsn() + 1);
             BranchName kept = replaceTimeline(project, branch, timeline, branch.parentLsn(), false, backup);
             LOG.log(System.Logger.Level.INFO, "restored branch {0}/{1} to {2}{3}", project, branchName, Lsn.format(lsn),
                     kept == null ? " (no backup)" : "; the previous state is branch " + kept);
