@@ -546,6 +546,47 @@ final class IngestLog implements AutoCloseable {
         }
     }
 
+    /**
+     * Checks every record of the log up to the write position ({@code store verify}): adds a
+     * finding for each segment whose records do not run unbroken to where the next one starts.
+     * Returns {records, bytes} checked. Safe beside appends (it reads only what they finished).
+     */
+    long[] verify(List<StoreReport.Finding> findings) throws IOException {
+        List<Segment> snapshot;
+        long end;
+        appendLock.lock();
+        try {
+            snapshot = List.copyOf(segments);
+            end = writePosition;
+        } finally {
+            appendLock.unlock();
+        }
+        long records = 0;
+        long bytes = 0;
+        for (int i = 0; i < snapshot.size(); i++) {
+            Segment s = snapshot.get(i);
+            long limit = (i + 1 < snapshot.size() ? snapshot.get(i + 1).base : end) - s.base;
+            FileChannel c;
+            try {
+                c = s.channel();
+            } catch (ClosedChannelException trimmed) {
+                continue;
+            }
+            java.nio.MappedByteBuffer map = c.map(FileChannel.MapMode.READ_ONLY, 0, Math.min(limit, c.size()));
+            long p = 0;
+            while (p < limit && LogRecovery.validRecordAt(map, p, map.limit())) {
+                p += LogFormat.HEADER_LENGTH + map.getInt((int) p);
+                records++;
+            }
+            bytes += p;
+            if (p < limit) {
+                findings.add(new StoreReport.Finding(s.path, p, "invalid ingest log record (checksum, length or type) "
+                        + "inside the log's acknowledged range; " + (limit - p) + " bytes follow it"));
+            }
+        }
+        return new long[] {records, bytes};
+    }
+
     /** Bytes of log not yet trimmed. */
     long bytes() {
         appendLock.lock();

@@ -177,7 +177,7 @@ final class LayerFile implements AutoCloseable {
     }
 
     private IOException corrupt(String what, long offset) {
-        return new IOException("layer file " + path + ": " + what + " at offset " + offset);
+        return new CorruptFileException(path, offset, what);
     }
 
     private static void readFully(FileChannel channel, ByteBuffer buffer, long position, Path path) throws IOException {
@@ -410,6 +410,29 @@ final class LayerFile implements AutoCloseable {
         CRC32C crc = new CRC32C();
         crc.update(bytes, from, lengths[i]);
         return (int) crc.getValue() == crcs[i];
+    }
+
+    /**
+     * Reads every stored value and checks its CRC32C ({@code store verify}); returns the number
+     * checked, or throws naming the first bad one's file and offset.
+     */
+    int verifyValues() throws IOException {
+        int n = header.entryCount();
+        byte[] buffer = new byte[0];
+        for (int i = 0; i < n; i++) {
+            if (kinds[i] == ValueCodec.ZERO_PAGE || kinds[i] == ValueCodec.DELETED) {
+                continue;
+            }
+            if (buffer.length < lengths[i]) {
+                buffer = new byte[lengths[i]];
+            }
+            ByteBuffer b = ByteBuffer.wrap(buffer, 0, lengths[i]);
+            readValue(b, offsets[i]);
+            if (!valueMatches(i, buffer, 0)) {
+                throw valueCorrupt(i);
+            }
+        }
+        return n;
     }
 
     /** The error for entry {@code i}'s value failing its checksum. */

@@ -1185,6 +1185,52 @@ final class LayeredStore implements PageStore {
     }
 
     @Override
+    public StoreReport verify() throws IOException {
+        checkOpen();
+        List<StoreReport.Finding> findings = new ArrayList<>();
+        try {
+            Manifest.read(directory, disk);
+        } catch (IOException e) {
+            findings.add(new StoreReport.Finding(directory.resolve(Manifest.FILE), 0, e.getMessage()));
+        }
+        int files = 0;
+        long values = 0;
+        for (TimelineImpl t : timelines.values()) {
+            for (LayerFile f : t.layers().files()) {
+                files++;
+                try {
+                    values += f.verifyValues();
+                } catch (CorruptFileException e) {
+                    findings.add(new StoreReport.Finding(e.file(), e.offset(), e.problem()));
+                } catch (IOException e) {
+                    findings.add(new StoreReport.Finding(f.path(), 0, e.getMessage()));
+                }
+            }
+        }
+        for (Manifest.TimelineEntry e : heldBack.values()) {
+            for (Manifest.LayerEntry l : e.layers()) {
+                Path p = layersDirectory.resolve(Manifest.layerFileName(e.id(), l.id()));
+                files++;
+                try (LayerFile f = LayerFile.open(l.id(), p, disk)) {
+                    values += f.verifyValues();
+                } catch (CorruptFileException c) {
+                    findings.add(new StoreReport.Finding(c.file(), c.offset(), c.problem()));
+                } catch (IOException c) {
+                    findings.add(new StoreReport.Finding(p, 0, c.getMessage()));
+                }
+            }
+        }
+        long[] log = this.log.verify(findings);
+        List<Path> kept = new ArrayList<>();
+        if (disk.exists(quarantineDirectory)) {
+            try (java.util.stream.Stream<Path> walk = java.nio.file.Files.walk(quarantineDirectory)) {
+                walk.filter(java.nio.file.Files::isRegularFile).sorted().forEach(kept::add);
+            }
+        }
+        return new StoreReport(List.copyOf(findings), quarantined(), List.copyOf(kept), files, values, log[0], log[1]);
+    }
+
+    @Override
     public StoreStats stats() {
         int files = 0;
         long bytes = 0;

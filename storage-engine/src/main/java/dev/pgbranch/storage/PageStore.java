@@ -107,6 +107,13 @@ public interface PageStore extends AutoCloseable {
     /** Freezes and writes every open in-memory layer to a layer file (tests, shutdown). */
     void flush() throws IOException;
 
+    /**
+     * Reads and checks everything the store holds: every value of every layer file (live and
+     * quarantined timelines), the manifest, and every ingest log record; lists the quarantined
+     * timelines and the files kept aside. Changes nothing. Takes as long as reading the store.
+     */
+    StoreReport verify() throws IOException;
+
     /** Counters for metrics and tests: layers, bytes on disk, cache hits. */
     StoreStats stats();
 

@@ -427,6 +427,11 @@ class BranchServiceTest {
         }
 
         @Override
+        public dev.pgbranch.storage.StoreReport verify() throws java.io.IOException {
+            return store.verify();
+        }
+
+        @Override
         public java.util.Optional<dev.pgbranch.storage.Ancestor> ancestor(TimelineId id) {
             return store.ancestor(id);
         }
