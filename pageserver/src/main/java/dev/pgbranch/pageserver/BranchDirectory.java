@@ -1,6 +1,7 @@
 package dev.pgbranch.pageserver;
 
 import dev.pgbranch.pageserver.branch.BranchException;
+import dev.pgbranch.pageserver.branch.ErrorCode;
 import dev.pgbranch.pageserver.branch.BranchService;
 import dev.pgbranch.pageserver.branch.ClientEndpoints;
 import dev.pgbranch.pageserver.branch.RoutingName;
@@ -34,6 +35,9 @@ import java.util.concurrent.CompletableFuture;
  * at a time per name. {@link #close} removes the time-travel computes.
  */
 final class BranchDirectory implements ComputeDirectory, ClientEndpoints, AutoCloseable {
+
+    /** SQLSTATE data_corrupted: what a client of a quarantined branch is told. */
+    static final String DATA_CORRUPTED = "XX001";
 
     private final BranchService branches;
     private final TimeTravel timeTravel;
@@ -97,7 +101,9 @@ final class BranchDirectory implements ComputeDirectory, ClientEndpoints, AutoCl
             return CompletableFuture.completedFuture(branches.wake(name.get().project(), name.get().branch().value()));
         } catch (BranchException e) {
             // Logged by the proxy with the branch; the message already says what failed and why.
-            return CompletableFuture.failedFuture(new ComputeStartException(e.getMessage(), e));
+            return CompletableFuture.failedFuture(e.code() == ErrorCode.QUARANTINED
+                    ? new ComputeStartException(DATA_CORRUPTED, e.getMessage(), e)
+                    : new ComputeStartException(e.getMessage(), e));
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(internal(e));
         }

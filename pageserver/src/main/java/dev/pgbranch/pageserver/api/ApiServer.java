@@ -336,7 +336,7 @@ public final class ApiServer implements AutoCloseable {
             case BAD_REQUEST -> 400;
             case NOT_FOUND -> 404;
             case CONFLICT, PROTECTED, HAS_CHILDREN -> 409;
-            case COMPUTE_FAILED -> 503;
+            case COMPUTE_FAILED, QUARANTINED -> 503;
             case INTERNAL -> 500;
         };
     }

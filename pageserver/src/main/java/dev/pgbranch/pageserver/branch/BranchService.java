@@ -771,6 +771,11 @@ public final class BranchService {
      * the branch's lock.
      */
     private Compute start(String project, Branch branch) {
+        String quarantine = store.quarantined().get(branch.timeline());
+        if (quarantine != null) {
+            throw new BranchException(ErrorCode.QUARANTINED, "branch '" + branch.name() + "' is quarantined by the store: "
+                    + quarantine + ". Nothing was deleted; see 'pgbranch store verify' and the README's repair steps");
+        }
         String key = computeKey(project, branch.name());
         lastStart.put(key, System.nanoTime());
         Optional<Compute> running = computes.running(key);
@@ -1055,8 +1060,16 @@ public final class BranchService {
         return new BranchInfo(project, branch.name().value(), branch.parent() == null ? null : branch.parent().value(),
                 branch.timeline().toString(), branch.createdAt(),
                 branch.isRoot() ? null : Lsn.format(branch.parentLsn()), head, branch.protectedBranch(),
-                branch.port(), compute.isPresent() ? "running" : "suspended", compute.map(Compute::pid).orElse(0L),
+                branch.port(), computeState(branch, compute.isPresent()), compute.map(Compute::pid).orElse(0L),
                 branch.expiresAt(), restorable, withUsage ? usage(branch.timeline()) : null);
+    }
+
+    /** "running", "suspended", or "quarantined" when the store holds the branch's timeline back. */
+    private String computeState(Branch branch, boolean running) {
+        if (store.quarantined().containsKey(branch.timeline())) {
+            return "quarantined";
+        }
+        return running ? "running" : "suspended";
     }
 
     /** @param action the past participle the message needs: "deleted", "reset", "restored" */

@@ -17,6 +17,11 @@ public enum ErrorCode {
     HAS_CHILDREN,
     /** The branch's Postgres compute could not be started (the message says why). */
     COMPUTE_FAILED,
+    /**
+     * The store holds the branch's timeline back from serving: a file of it failed its checks
+     * (the message says which); nothing was deleted. See {@code pgbranch store verify}.
+     */
+    QUARANTINED,
     /** An unexpected failure of the server (storage I/O...); details are in the server log. */
     INTERNAL
 }

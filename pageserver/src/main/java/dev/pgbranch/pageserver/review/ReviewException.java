@@ -90,7 +90,7 @@ public final class ReviewException extends RuntimeException {
             case NOT_FOUND -> Code.NOT_FOUND;
             case CONFLICT, HAS_CHILDREN -> Code.CONFLICT;
             case PROTECTED -> Code.PROTECTED;
-            case COMPUTE_FAILED -> Code.COMPUTE_FAILED;
+            case COMPUTE_FAILED, QUARANTINED -> Code.COMPUTE_FAILED;
             case INTERNAL -> Code.INTERNAL;
         };
         return new ReviewException(code, e.getMessage(), null, e);
