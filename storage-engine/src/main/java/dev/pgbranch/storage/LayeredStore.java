@@ -718,17 +718,14 @@ final class LayeredStore implements PageStore {
     /**
      * Makes the writer wait while the timeline has more than {@link #MAX_FROZEN} frozen layers
      * (backpressure: memory stays bounded when the disk is slower than the writer). The caller
-     * holds the timeline's writer lock, so the wait is bounded: it ends with the timeline's own
-     * flush failure ({@code NO_SPACE} for a full disk), or after {@link #BACKLOG_WAIT_SECONDS}.
-     * Another timeline's success or failure does not matter here.
+     * holds the timeline's writer lock, so the wait is bounded: it ends when a flush attempt
+     * made while waiting fails ({@code NO_SPACE} for a full disk: the mutation is refused, and
+     * the next one tries again), or after {@link #BACKLOG_WAIT_SECONDS}. Another timeline's
+     * success or failure does not matter here.
      */
     void awaitFlushBacklog(TimelineImpl t) throws IOException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BACKLOG_WAIT_SECONDS);
         while (t.layers().frozen().size() > MAX_FROZEN && !t.isDeleted()) {
-            IOException failure = t.flushFailure();
-            if (failure != null) {
-                throw backlogFailure(t, failure);
-            }
             if (closed) {
                 throw new IOException("page store " + directory + " is closing");
             }
@@ -739,17 +736,24 @@ final class LayeredStore implements PageStore {
                 throw new IOException("layer flushes of timeline " + t.id() + " did not keep up for "
                         + BACKLOG_WAIT_SECONDS + " s");
             }
-            if (f != null) {
-                try {
-                    f.get(Math.min(left, TimeUnit.MILLISECONDS.toNanos(100)), TimeUnit.NANOSECONDS);
-                } catch (java.util.concurrent.TimeoutException e) {
-                    // look again
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new java.io.InterruptedIOException("interrupted while waiting for a layer flush");
-                } catch (ExecutionException e) {
-                    throw new IOException("layer flush failed", e.getCause());
-                }
+            if (f == null) {
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+                continue;
+            }
+            try {
+                f.get(Math.min(left, TimeUnit.MILLISECONDS.toNanos(100)), TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                continue; // still flushing: look again
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while waiting for a layer flush");
+            } catch (ExecutionException e) {
+                throw new IOException("layer flush failed", e.getCause());
+            }
+            // A drain ran to its end while we waited: if the backlog is still there, it failed.
+            IOException failure = t.flushFailure();
+            if (failure != null && t.layers().frozen().size() > MAX_FROZEN) {
+                throw backlogFailure(t, failure);
             }
         }
         awaitMemoryBudget(t, deadline);

@@ -62,6 +62,8 @@ final class FaultyDisk implements Disk {
     private int failWriteIn = -1;
     private boolean writeFailureIsNoSpace;
     private int failRenameIn = -1;
+    /** Every write to a file under it fails with ENOSPC, while set (a full disk for layer files). */
+    private Path noSpaceUnder;
     private int cutAtPoint = -1;
     private boolean dead;
     private long points;
@@ -110,6 +112,13 @@ final class FaultyDisk implements Disk {
         synchronized (lock) {
             failWriteIn = n;
             writeFailureIsNoSpace = noSpace;
+        }
+    }
+
+    /** While {@code directory} is non-null, every write to a file below it fails with ENOSPC. */
+    void noSpaceUnder(Path directory) {
+        synchronized (lock) {
+            noSpaceUnder = directory;
         }
     }
 
@@ -393,6 +402,10 @@ final class FaultyDisk implements Disk {
 
         private void beforeWrite(long position, int length) throws IOException {
             checkAlive();
+            if (noSpaceUnder != null && node.path != null && node.path.startsWith(noSpaceUnder)) {
+                writesFailed++;
+                throw new IOException(DiskErrors.ENOSPC_TEXT);
+            }
             if (failWriteIn > 0 && --failWriteIn == 0) {
                 writesFailed++;
                 throw new IOException(writeFailureIsNoSpace ? DiskErrors.ENOSPC_TEXT : "injected write failure (EIO)");
