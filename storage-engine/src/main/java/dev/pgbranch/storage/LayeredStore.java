@@ -41,6 +41,8 @@ import java.util.stream.Stream;
  *    wal/&lt;position&gt;.log      ingest log segments
  *    layers/&lt;tl&gt;-&lt;id&gt;.delta  layer files
  *    marks/&lt;tl&gt;.marks        per-timeline (LSN, time, WAL position) marks
+ *    quarantine/             what recovery or an operator set aside: cut log tails
+ *                            (wal-&lt;position&gt;/), layer files (layers/); never read back
  * </pre>
  *
  * <p>Thread-safety: all public methods are thread-safe. Timeline creation and deletion are
@@ -50,11 +52,21 @@ import java.util.stream.Stream;
  * against the computation of the log trim point (exclusive), so a record is always either in
  * a timeline's in-memory layer or in a trimmed-safe place when the trim point is computed.
  *
- * <p>Crash behaviour: on open, temporary and unlisted layer files are deleted, listed ones are
- * verified (header, index, bitmaps; a missing or damaged one fails the open with an
- * IOException naming it), then the ingest log is replayed above each timeline's
- * disk-consistent LSN and its torn tail cut. The log is trimmed only behind layers that a
- * durable manifest lists.
+ * <p>Crash behaviour (every rule tested on a simulated disk that loses unsynced writes at a
+ * power cut, {@code FaultyDisk}): on open the manifest and the layer files it lists are fsynced
+ * (after a kill -9 they may sit in the page cache only); unfinished (.tmp) layer files and
+ * unlisted ones of known timelines are deleted (their versions are in listed files or still in
+ * the log); unlisted files of unknown timelines are moved to {@code quarantine/layers/}. A listed
+ * layer that fails its checks holds its timeline and every descendant back ({@link #quarantined}),
+ * its manifest entry kept as read; the others are served. Then the ingest log is replayed above
+ * each timeline's disk-consistent LSN ({@link LogRecovery}: a torn tail cut, damaged history
+ * quarantining the timelines involved, made durable before the cut). A flushed layer counts
+ * (durable LSN, log trim point) only once a completed manifest write lists it, and the log is
+ * trimmed only behind such a manifest and never past a quarantined timeline's records. Nothing
+ * is deleted because a manifest does not mention it, except those provably redundant files.
+ *
+ * <p>Memory: one budget ({@link StoreOptions#memoryBudgetBytes}) for every timeline's
+ * in-memory layers; writers wait, bounded, while it is exceeded.
  */
 final class LayeredStore implements PageStore {
 
@@ -1227,8 +1239,8 @@ final class LayeredStore implements PageStore {
         long[] log = this.log.verify(findings);
         List<Path> kept = new ArrayList<>();
         if (disk.exists(quarantineDirectory)) {
-            try (java.util.stream.Stream<Path> walk = java.nio.file.Files.walk(quarantineDirectory)) {
-                walk.filter(java.nio.file.Files::isRegularFile).sorted().forEach(kept::add);
+            try (Stream<Path> walk = Files.walk(quarantineDirectory)) {
+                walk.filter(Files::isRegularFile).sorted().forEach(kept::add);
             }
         }
         return new StoreReport(List.copyOf(findings), quarantined(), List.copyOf(kept), files, values, log[0], log[1]);
