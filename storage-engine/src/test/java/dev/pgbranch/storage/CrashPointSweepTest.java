@@ -114,10 +114,11 @@ class CrashPointSweepTest {
         store.flush();
         expected.ackAll();
         store.collectGarbage(root, r.lastLsn() - 5);
-        store.deleteTimeline(child);
+        // Not checked from here on: a delete the power cut interrupted may or may not have happened.
         expected.values.remove(child);
         expected.acked.remove(child);
         expected.written.remove(child);
+        store.deleteTimeline(child);
         for (int i = 0; i < 8; i++) {
             r.write(file[0], 0, ByteBuffer.wrap(page("root4-" + i)));
             expected.wrote(root, r.lastLsn(), "root4-" + i);
