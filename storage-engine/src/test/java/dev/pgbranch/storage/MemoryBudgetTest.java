@@ -70,9 +70,9 @@ class MemoryBudgetTest {
             }
             StoreStats stats = store.stats();
             long slack = WRITERS * 64L * 1024; // writers past the check at once, one mutation each
-            System.out.printf("memory budget: %d branches x %d MB written; in-memory peak %.1f MB of a %d MB budget "
-                            + "(every open layer full would be %d MB)%n", BRANCHES, perBranch >> 20,
-                    stats.inMemoryPeakBytes() / 1e6, BUDGET >> 20, (BRANCHES * LAYER) >> 20);
+            System.out.printf("memory budget: %d branches x %d MiB written; in-memory peak %.2f MiB of a %d MiB budget "
+                            + "(every open layer full would be %d MiB)%n", BRANCHES, perBranch >> 20,
+                    stats.inMemoryPeakBytes() / (double) (1 << 20), BUDGET >> 20, (BRANCHES * LAYER) >> 20);
             assertTrue(stats.inMemoryPeakBytes() <= BUDGET + slack,
                     "peak " + stats.inMemoryPeakBytes() + " over the budget " + BUDGET);
             for (int b = 0; b < BRANCHES; b += 7) {
