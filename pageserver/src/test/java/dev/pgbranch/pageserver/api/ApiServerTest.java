@@ -356,11 +356,16 @@ class ApiServerTest {
         assertEquals(1, backups.size(), backups.toString());
         assertEquals(before.path("timeline").asText(), backups.getFirst().path("timeline").asText());
         assertEquals("development", backups.getFirst().path("parent").asText());
+        // The restored branch's LSNs start above the old head: the old head no longer names its state.
+        assertError(send("POST", "/v1/projects/default/branches/api%2Fbackup/restore", "{\"at\":\"" + head + "\"}"),
+                400, "BAD_REQUEST", "before its last reset or restore");
+        String restoredHead = json(send("GET", "/v1/projects/default/branches/api%2Fbackup", null)).path("headLsn").asText();
         assertError(send("POST", "/v1/projects/default/branches/api%2Fbackup/restore",
-                "{\"at\":\"" + head + "\",\"backup\":\"no\"}"), 400, "BAD_REQUEST", "'backup' must be true or false");
+                "{\"at\":\"" + restoredHead + "\",\"backup\":\"no\"}"), 400, "BAD_REQUEST",
+                "'backup' must be true or false");
         int count = json(send("GET", "/v1/projects/default/branches", null)).path("branches").size();
         assertEquals(200, send("POST", "/v1/projects/default/branches/api%2Fbackup/restore",
-                "{\"at\":\"" + head + "\",\"backup\":false}").statusCode());
+                "{\"at\":\"" + restoredHead + "\",\"backup\":false}").statusCode());
         assertEquals(count, json(send("GET", "/v1/projects/default/branches", null)).path("branches").size());
         String backupPath = "/v1/projects/default/branches/" + backups.getFirst().path("name").asText().replace("/", "%2F");
         assertEquals(204, send("DELETE", backupPath, null).statusCode());
