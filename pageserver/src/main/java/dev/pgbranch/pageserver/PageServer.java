@@ -17,6 +17,7 @@ import dev.pgbranch.pageserver.compute.ComputeManager;
 import dev.pgbranch.pageserver.compute.ComputeUser;
 import dev.pgbranch.pageserver.compute.PostgresInstallation;
 import dev.pgbranch.pageserver.console.Console;
+import dev.pgbranch.pageserver.review.DataReview;
 import dev.pgbranch.pageserver.review.SchemaReview;
 import dev.pgbranch.pageserver.timetravel.TimeTravel;
 import dev.pgbranch.proxy.PgProxy;
@@ -213,7 +214,8 @@ public final class PageServer implements AutoCloseable {
 
         token = ApiToken.loadOrCreate(dataDirectory.resolve(ApiToken.FILE_NAME));
         api = new ApiServer(branches, token, config.apiPort(), store::stats, proxy::metrics);
-        api.schemaRoutes(new SchemaRoutes(new SchemaReview(branches, catalog, store, computes)));
+        SchemaReview review = new SchemaReview(branches, catalog, store, computes);
+        api.schemaRoutes(new SchemaRoutes(review, new DataReview(review, branches, store, computes)));
         api.garbageCollector(gc);
         api.console(new Console(branches, token, Console.DEFAULT_SESSION_TTL, InstantSource.system(),
                 e -> ApiServer.status(e.code())));

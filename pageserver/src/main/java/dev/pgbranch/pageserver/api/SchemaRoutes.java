@@ -4,6 +4,9 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
+import dev.pgbranch.pageserver.datadiff.DataDiff;
+import dev.pgbranch.pageserver.datadiff.DataDiffException;
+import dev.pgbranch.pageserver.review.DataReview;
 import dev.pgbranch.pageserver.review.DiffReport;
 import dev.pgbranch.pageserver.review.PromoteReport;
 import dev.pgbranch.pageserver.review.ReviewException;
@@ -30,6 +33,15 @@ import java.util.Set;
  *        in "rendered".
  * POST /v1/projects/{p}/branches/{b}/promote
  *        {"dryRun": bool, "force": bool, "database": "D", "concurrentIndexes": bool}, all optional
+ * POST /v1/projects/{p}/branches/{b}/rebase
+ *        {"dryRun": bool}: the branch's schema changes and migration history replayed on the
+ *        parent's head; answers the rebase report with "backup"
+ * GET  /v1/projects/{p}/branches/{b}/data-diff?against=B|B@point&amp;table=T&amp;database=D&amp;format=F
+ *        row-level data diff, F = json (default) | table | sql
+ * POST /v1/projects/{p}/branches/{b}/data-restore
+ *        {"at": time or LSN, "table": "T", "database": "D", "dryRun": bool}: the branch's rows
+ *        brought back to that point (one transaction per database); answers {"applied",
+ *        "statements", "sql", "diff": data diff JSON}
  * </pre>
  *
  * Errors are {@code {"error": {"code", "message", "sqlState"?}}}: 400 bad input, 404 unknown
@@ -43,41 +55,94 @@ public final class SchemaRoutes {
     private static final int MAX_BODY_BYTES = 64 * 1024;
     private static final Set<String> DIFF_PARAMETERS = Set.of("against", "database", "format");
     private static final Set<String> PROMOTE_FIELDS = Set.of("dryRun", "force", "database", "concurrentIndexes");
+    private static final Set<String> REBASE_FIELDS = Set.of("dryRun");
+    private static final Set<String> DATA_DIFF_PARAMETERS = Set.of("against", "database", "format", "table");
+    private static final Set<String> RESTORE_FIELDS = Set.of("at", "table", "database", "dryRun");
 
     /** An HTTP answer: status, body, content type. */
     record Answer(int status, byte[] body, String contentType) {
     }
 
     private final SchemaReview review;
+    private final DataReview data;
 
-    public SchemaRoutes(SchemaReview review) {
+    public SchemaRoutes(SchemaReview review, DataReview data) {
         this.review = review;
+        this.data = data;
     }
 
     /** Whether {@code action} (the path after the branch) is one of these routes. */
     static boolean handles(String action) {
-        return action.equals("schema-diff") || action.equals("promote");
+        return action.equals("schema-diff") || action.equals("promote") || action.equals("rebase")
+                || action.equals("data-diff") || action.equals("data-restore");
     }
 
     /** Answers {@code action} on {@code branch}; never throws for bad input or refused operations. */
     Answer answer(HttpExchange exchange, String project, String branch, String action) throws IOException {
         String method = exchange.getRequestMethod();
         try {
-            if (action.equals("schema-diff")) {
+            if (action.equals("schema-diff") || action.equals("data-diff")) {
                 if (!method.equals("GET")) {
                     return methodNotAllowed(exchange, "GET");
                 }
-                return diff(exchange, project, branch);
+                return action.equals("data-diff") ? dataDiff(exchange, project, branch) : diff(exchange, project, branch);
             }
             if (!method.equals("POST")) {
                 return methodNotAllowed(exchange, "POST");
             }
+            if (action.equals("rebase")) {
+                return rebase(exchange, project, branch);
+            }
+            if (action.equals("data-restore")) {
+                return restore(exchange, project, branch);
+            }
             return promote(exchange, project, branch);
         } catch (ReviewException e) {
             return error(e.code().httpStatus(), e.code().name(), e.getMessage(), e.sqlState());
-        } catch (SchemaException e) { // DiffFormat.parse
+        } catch (SchemaException | DataDiffException e) { // DiffFormat.parse, DataDiff.Format.parse
             return error(400, "BAD_REQUEST", e.getMessage(), null);
         }
+    }
+
+    private Answer dataDiff(HttpExchange exchange, String project, String branch) throws IOException {
+        Map<String, String> query = query(exchange.getRequestURI().getRawQuery(), DATA_DIFF_PARAMETERS);
+        DataDiff.Format format = DataDiff.Format.parse(query.getOrDefault("format", "json"));
+        DataDiff diff = data.diff(project, branch, query.get("against"), query.get("table"), query.get("database"));
+        if (format == DataDiff.Format.JSON) {
+            return new Answer(200, diff.render(format).getBytes(StandardCharsets.UTF_8), "application/json");
+        }
+        if (acceptsOnlyJson(exchange)) {
+            ObjectNode wrapped = ApiServer.JSON.createObjectNode();
+            wrapped.put("format", format.name().toLowerCase(java.util.Locale.ROOT));
+            wrapped.put("identical", diff.identical());
+            wrapped.put("rendered", diff.render(format));
+            return new Answer(200, ApiServer.JSON.writeValueAsBytes(wrapped), "application/json");
+        }
+        return new Answer(200, diff.render(format).getBytes(StandardCharsets.UTF_8), "text/plain; charset=utf-8");
+    }
+
+    private Answer restore(HttpExchange exchange, String project, String branch) throws IOException {
+        JsonNode body = body(exchange);
+        checkFields(body, RESTORE_FIELDS);
+        DataReview.Restore r = data.restore(project, branch, text(body, "at"), text(body, "table"), text(body, "database"),
+                flag(body, "dryRun"));
+        ObjectNode out = ApiServer.JSON.createObjectNode();
+        out.put("applied", r.applied());
+        out.put("statements", r.statements());
+        out.put("sql", r.diff().render(DataDiff.Format.SQL));
+        out.set("diff", ApiServer.JSON.readTree(r.diff().render(DataDiff.Format.JSON)));
+        return new Answer(200, ApiServer.JSON.writeValueAsBytes(out), "application/json");
+    }
+
+    private static String text(JsonNode body, String field) {
+        JsonNode value = body.get(field);
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!value.isTextual()) {
+            throw badRequest("field '" + field + "' must be a string");
+        }
+        return value.textValue();
     }
 
     private Answer diff(HttpExchange exchange, String project, String branch) {
@@ -90,15 +155,26 @@ public final class SchemaRoutes {
         return new Answer(200, report.render(format).getBytes(StandardCharsets.UTF_8), "text/plain; charset=utf-8");
     }
 
-    private Answer promote(HttpExchange exchange, String project, String branch) throws IOException {
+    private Answer rebase(HttpExchange exchange, String project, String branch) throws IOException {
         JsonNode body = body(exchange);
+        checkFields(body, REBASE_FIELDS);
+        return new Answer(200, review.rebase(project, branch, flag(body, "dryRun")).toJson().getBytes(StandardCharsets.UTF_8),
+                "application/json");
+    }
+
+    private static void checkFields(JsonNode body, Set<String> known) {
         Iterator<String> names = body.fieldNames();
         while (names.hasNext()) {
             String name = names.next();
-            if (!PROMOTE_FIELDS.contains(name)) {
-                throw badRequest("unknown field '" + name + "' (expected " + String.join(", ", PROMOTE_FIELDS.stream().sorted().toList()) + ")");
+            if (!known.contains(name)) {
+                throw badRequest("unknown field '" + name + "' (expected " + String.join(", ", known.stream().sorted().toList()) + ")");
             }
         }
+    }
+
+    private Answer promote(HttpExchange exchange, String project, String branch) throws IOException {
+        JsonNode body = body(exchange);
+        checkFields(body, PROMOTE_FIELDS);
         SchemaReview.PromoteOptions options = new SchemaReview.PromoteOptions(flag(body, "dryRun"), flag(body, "force"),
                 flag(body, "concurrentIndexes"));
         JsonNode database = body.get("database");
@@ -117,6 +193,10 @@ public final class SchemaRoutes {
 
     /** Query parameters, decoded; unknown or repeated ones are bad input (a typo must not be ignored). */
     static Map<String, String> query(String raw) {
+        return query(raw, DIFF_PARAMETERS);
+    }
+
+    static Map<String, String> query(String raw, Set<String> known) {
         Map<String, String> out = new HashMap<>();
         if (raw == null || raw.isEmpty()) {
             return out;
@@ -134,8 +214,9 @@ public final class SchemaRoutes {
             } catch (IllegalArgumentException e) {
                 throw badRequest("malformed query string: " + e.getMessage());
             }
-            if (!DIFF_PARAMETERS.contains(name)) {
-                throw badRequest("unknown query parameter '" + name + "' (expected against, database, format)");
+            if (!known.contains(name)) {
+                throw badRequest("unknown query parameter '" + name + "' (expected "
+                        + String.join(", ", known.stream().sorted().toList()) + ")");
             }
             if (out.put(name, value.isEmpty() ? null : value) != null) {
                 throw badRequest("query parameter '" + name + "' is given twice");

@@ -460,6 +460,62 @@ public final class BranchService {
     }
 
     /**
+     * The head of {@code name}'s parent, for a rebase: its running compute checkpointed first
+     * (so a timeline taken there starts without long crash recovery), its timeline synced.
+     */
+    public Ancestor parentHead(String project, String name) {
+        Branch branch = branch(project, parseName(name));
+        if (branch.isRoot()) {
+            throw new BranchException(ErrorCode.BAD_REQUEST, "branch '" + branch.name()
+                    + "' is the root branch: it has no parent to rebase onto");
+        }
+        ReentrantLock parentLock = lock(project, branch.parent());
+        try {
+            Branch parent = branch(project, branch.parent());
+            return new Ancestor(parent.timeline(), headAfterCheckpoint(project, parent));
+        } catch (IOException e) {
+            throw internal("reading the head of '" + branch.parent() + "'", e);
+        } finally {
+            parentLock.unlock();
+        }
+    }
+
+    /**
+     * Completes a rebase: points {@code name} at {@code timeline} (taken from its parent at
+     * {@code parentLsn}, with the branch's changes replayed on it) and keeps the replaced state as
+     * a backup branch, as restore does. Same port and connection string; the compute restarts if
+     * it ran. Refused on a protected branch or when the branch no longer points at
+     * {@code expected} (reset, restored or rebased meanwhile). {@code timeline} is this method's
+     * from the call on: deleted when refused or failed.
+     *
+     * @return the backup branch's name
+     */
+    public String rebase(String project, String name, TimelineId expected, TimelineId timeline, long parentLsn) {
+        BranchName branchName = parseName(name);
+        ReentrantLock lock = lock(project, branchName);
+        try {
+            Branch branch;
+            try {
+                branch = branch(project, branchName);
+                checkUnprotected(branch, "rebased");
+                if (!branch.timeline().equals(expected)) {
+                    throw new BranchException(ErrorCode.CONFLICT, "branch '" + branchName
+                            + "' was reset, restored or rebased while the rebase ran; nothing was changed, run it again");
+                }
+            } catch (BranchException e) {
+                discardTimeline(timeline);
+                throw e;
+            }
+            BranchName kept = replaceTimeline(project, branch, timeline, parentLsn, false, true);
+            LOG.log(System.Logger.Level.INFO, "rebased branch {0}/{1} onto {2} at {3}; the previous state is branch {4}",
+                    project, branchName, branch.parent(), Lsn.format(parentLsn), kept);
+            return kept.value();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Restores a branch to an earlier point of its own history ({@code at}: LSN or time): a new
      * timeline branched from the branch's current one at that point replaces it. Refused on a
      * protected branch.

@@ -1,17 +1,19 @@
 package dev.pgbranch.pageserver.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintWriter;
 import java.time.Instant;
 
-/** {@code pgbranch branch list|create|show|delete|reset|restore|protect|unprotect|expire}. */
+/** {@code pgbranch branch list|create|show|delete|reset|rebase|restore|protect|unprotect|expire}. */
 @Command(name = "branch", description = "Create, inspect, reset and delete branches.",
         mixinStandardHelpOptions = true,
         subcommands = {BranchCommands.ListBranches.class, BranchCommands.Create.class, BranchCommands.Show.class,
-                BranchCommands.Delete.class, BranchCommands.Reset.class, BranchCommands.Restore.class,
+                BranchCommands.Delete.class, BranchCommands.Reset.class, BranchCommands.Rebase.class, BranchCommands.Restore.class,
                 BranchCommands.Protect.class, BranchCommands.Unprotect.class, BranchCommands.Expire.class})
 final class BranchCommands {
 
@@ -74,6 +76,55 @@ final class BranchCommands {
         @Override
         void run(ApiClient client) {
             printBranch(client.get(branchPath(name)));
+        }
+    }
+
+    @Command(name = "rebase", mixinStandardHelpOptions = true,
+            description = "Move a branch onto its parent's latest state, keeping the branch's own schema changes and "
+                    + "migration history (replayed, all or nothing; nothing changes on a conflict). Data changes on the "
+                    + "branch are not carried; the replaced state is kept as a backup branch. Same connection string.")
+    static final class Rebase extends ClientCommand {
+        @Parameters(index = "0", paramLabel = "NAME", converter = BranchNameConverter.class)
+        String name;
+
+        @Option(names = "--dry-run", description = "List what would be replayed and the data changes it would not carry.")
+        boolean dryRun;
+
+        @Override
+        void run(ApiClient client) {
+            JsonNode report = client.post(branchPath(name) + "/rebase",
+                    ApiClient.JSON.createObjectNode().put("dryRun", dryRun));
+            if (options.json()) {
+                printJson(report);
+                return;
+            }
+            PrintWriter out = out();
+            report.path("notes").forEach(n -> out.println("note: " + n.asText()));
+            String branch = report.path("branch").asText();
+            out.println((dryRun ? "would rebase " : "rebased ") + branch + " onto " + report.path("parent").asText()
+                    + (report.path("parentLsn").isNull() ? "'s head" : " at " + report.path("parentLsn").asText()));
+            for (JsonNode db : report.path("databases")) {
+                out.println("database " + db.path("database").asText() + ": " + db.path("promoted").size()
+                        + " schema change(s) and " + db.path("historyRowsCarried").asInt() + " migration-history row(s) "
+                        + (dryRun ? "to replay" : "replayed"));
+                for (JsonNode c : db.path("promoted")) {
+                    out.println("  " + c.path("change").asText() + " " + c.path("kind").asText() + " " + c.path("object").asText());
+                }
+                if (dryRun) {
+                    out.print(db.path("sql").asText());
+                }
+            }
+            JsonNode data = report.path("dataNotCarried");
+            out.println(data.isEmpty() ? "data changes not carried: none"
+                    : "data changes not carried (they stay in the backup branch):");
+            for (JsonNode t : data) {
+                out.println("  " + t.path("database").asText() + " " + t.path("table").asText() + ": +" + t.path("added").asLong()
+                        + " -" + t.path("removed").asLong() + " ~" + t.path("changed").asLong() + " row(s)");
+            }
+            if (!report.path("backup").isNull()) {
+                out.println("the previous state is branch " + report.path("backup").asText());
+            }
+            out.flush();
         }
     }
 

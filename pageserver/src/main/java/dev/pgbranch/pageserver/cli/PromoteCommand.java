@@ -52,12 +52,13 @@ final class PromoteCommand extends ClientCommand {
         String parent = report.path("parent").asText();
         for (JsonNode db : report.path("databases")) {
             JsonNode promoted = db.path("promoted");
+            int historyRows = db.path("historyRowsCarried").asInt();
             out.print("database " + db.path("database").asText() + ": ");
-            if (promoted.isEmpty()) {
+            if (promoted.isEmpty() && historyRows == 0) {
                 out.println("nothing to promote from " + branch);
                 continue;
             }
-            if (db.path("migration").isEmpty()) {
+            if (db.path("migration").isEmpty() && historyRows == 0) {
                 out.println("already up to date (" + promoted.size() + " change(s) of " + branch + " already on " + parent + ")");
                 continue;
             }
@@ -70,6 +71,14 @@ final class PromoteCommand extends ClientCommand {
                 out.println("  conflict overridden by --force: " + c.path("kind").asText() + " " + c.path("object").asText());
             }
             out.print(db.path("sql").asText());
+            if (historyRows > 0) {
+                out.println("migration history: " + historyRows + " row(s) " + (dryRun ? "would be " : "")
+                        + "carried in the same transaction");
+                for (JsonNode t : db.path("history")) {
+                    out.println("  " + t.path("table").asText() + " (" + t.path("tool").asText() + "): "
+                            + t.path("carried").size() + " row(s)");
+                }
+            }
         }
         if (!dryRun) {
             out.println(report.path("verified").asBoolean()

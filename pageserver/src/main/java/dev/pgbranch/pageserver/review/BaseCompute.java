@@ -14,7 +14,8 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 
 /**
- * A throwaway compute showing a parent as it was at a branch point: a temporary timeline
+ * A throwaway compute showing a parent as it was at a branch point (or, for a rebase, at its
+ * head): a temporary timeline
  * branched from {@code (ancestor timeline, lsn)} (O(1), no page copied), a Postgres compute on it
  * on a free loopback port, both gone at {@link #close()}. The compute may run crash recovery and
  * write; it writes only to the temporary timeline, never to the parent's history.
@@ -99,6 +100,25 @@ final class BaseCompute implements AutoCloseable {
     }
 
     TimelineId timeline() {
+        return timeline;
+    }
+
+    /**
+     * Stops the compute (a clean shutdown, so what it wrote is on the timeline) and hands the
+     * timeline to the caller, who owns it from then on: {@link #close()} no longer deletes it.
+     * Used by rebase, whose candidate timeline becomes the branch's.
+     *
+     * @throws ReviewException COMPUTE_FAILED when the compute did not stop (the timeline is then deleted)
+     */
+    TimelineId release() {
+        try {
+            computes.stop(key);
+        } catch (RuntimeException e) {
+            close();
+            throw new ReviewException(ReviewException.Code.COMPUTE_FAILED, "the rebase compute did not stop cleanly: "
+                    + e.getMessage(), null, e);
+        }
+        closed = true;
         return timeline;
     }
 

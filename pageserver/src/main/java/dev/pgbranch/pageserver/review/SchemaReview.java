@@ -74,6 +74,7 @@ public final class SchemaReview {
     private final PageStore store;
     private final ComputeManager computes;
     private final Map<String, ReentrantLock> baseLocks = new ConcurrentHashMap<>();
+    private volatile DataChanges dataChanges = DataChanges.NONE;
 
     public SchemaReview(BranchService branches, Catalog catalog, PageStore store, ComputeManager computes) {
         this.branches = branches;
@@ -201,6 +202,115 @@ public final class SchemaReview {
         });
     }
 
+    /**
+     * Rebases {@code branch} onto its parent's head: a new timeline at the parent's head, the
+     * branch's own schema changes (the three-way diff's "changed on the branch") and its
+     * migration-history rows replayed on it through a temporary compute, then the branch
+     * repointed at it, the replaced state kept as a backup branch. All or nothing: a conflict (in
+     * any database) or a failed statement changes nothing, and the temporary timeline is deleted.
+     * A dry run plans the replay against the parent and changes nothing.
+     *
+     * <p>Data changes on the branch are not carried: they are listed (by the data diff, when one
+     * is attached) and stay in the backup branch; so do schema changes made on the branch while
+     * the rebase runs.
+     *
+     * @throws ReviewException PROTECTED, CONFLICT, APPLY_FAILED, VERIFY_FAILED, ...
+     */
+    public RebaseReport rebase(String project, String branch, boolean dryRun) {
+        long started = System.nanoTime();
+        Map<String, Long> timings = Collections.synchronizedMap(new LinkedHashMap<>());
+        Branch source = branch(project, branch);
+        if (source.parent() == null) {
+            throw new ReviewException(ReviewException.Code.BAD_REQUEST, "branch '" + source.name()
+                    + "' is the root branch: it has no parent to rebase onto");
+        }
+        if (source.protectedBranch() && !dryRun) {
+            throw new ReviewException(ReviewException.Code.PROTECTED, "branch '" + source.name()
+                    + "' is protected and cannot be rebased; run 'pgbranch branch unprotect " + source.name() + "' first");
+        }
+        BranchName parentName = source.parent();
+        List<String> notes = new ArrayList<>();
+        Ancestor basePoint = basePoint(project, source, notes);
+        return withSides(project, source, parentName, Optional.of(basePoint), timings, (branchSide, parentSide, baseSide) -> {
+            Databases dbs = Databases.select(branchSide, parentSide, baseSide, null);
+            dbs.checkPromotable(source.name().value(), parentName.value());
+            Promoter.Options plan = new Promoter.Options(true, false, false, false);
+            List<RebaseReport.DataChange> data = dataChanges.of(project, source, branchSide, baseSide, dbs.common(), notes);
+            if (dryRun) {
+                List<PromoteReport.DatabasePromote> results = new ArrayList<>();
+                for (String db : dbs.common()) {
+                    results.add(new PromoteReport.DatabasePromote(db,
+                            promoteOne(db, branchSide, parentSide, baseSide, dbs, plan, List.of())));
+                }
+                timings.put("total", millisSince(started));
+                return new RebaseReport(source.name().value(), parentName.value(), baseSide.label(), true, null, null,
+                        results, data, notes, timings);
+            }
+            long fork = System.nanoTime();
+            Ancestor head;
+            try {
+                head = branches.parentHead(project, source.name().value());
+            } catch (BranchException e) {
+                throw ReviewException.of(e);
+            }
+            BaseCompute candidate = BaseCompute.start(store, computes, rebaseKey(project, source.name()), head);
+            timings.put("candidateCompute", millisSince(fork));
+            boolean handedOver = false;
+            try {
+                Endpoint onto = new Endpoint(parentName.value() + "@" + Lsn.format(head.lsn()) + " (rebase)", "127.0.0.1",
+                        candidate.port(), branchSide.user(), branchSide.password());
+                Databases ontoDbs = Databases.select(branchSide, onto, baseSide, null);
+                ontoDbs.checkPromotable(source.name().value(), parentName.value());
+                for (String db : ontoDbs.common()) { // conflicts in any database refuse before any is changed
+                    promoteOne(db, branchSide, onto, baseSide, ontoDbs, plan, List.of());
+                }
+                long replay = System.nanoTime();
+                List<PromoteReport.DatabasePromote> results = new ArrayList<>();
+                Promoter.Options real = new Promoter.Options(false, false, false, false);
+                for (String db : ontoDbs.common()) {
+                    results.add(new PromoteReport.DatabasePromote(db,
+                            promoteOne(db, branchSide, onto, baseSide, ontoDbs, real, List.of())));
+                }
+                verify(branchSide, onto, results);
+                timings.put("replay", millisSince(replay));
+                TimelineId timeline = candidate.release();
+                handedOver = true;
+                String backup;
+                try {
+                    backup = branches.rebase(project, source.name().value(), source.timeline(), timeline, head.lsn());
+                } catch (BranchException e) {
+                    throw ReviewException.of(e);
+                }
+                timings.put("total", millisSince(started));
+                return new RebaseReport(source.name().value(), parentName.value(), baseSide.label(), false,
+                        Lsn.format(head.lsn()), backup, results, data, notes, timings);
+            } finally {
+                if (!handedOver) {
+                    candidate.close();
+                }
+            }
+        });
+    }
+
+    /** Lists, for a rebase, the tables whose rows the branch changed since the branch point. */
+    @FunctionalInterface
+    interface DataChanges {
+        /** No listing: no data diff attached. */
+        DataChanges NONE = (project, branch, branchSide, base, databases, notes) -> List.of();
+
+        List<RebaseReport.DataChange> of(String project, Branch branch, Endpoint branchSide, Endpoint base,
+                                         List<String> databases, List<String> notes);
+    }
+
+    /** Attaches the data diff that lists what a rebase does not carry. */
+    void dataChanges(DataChanges changes) {
+        this.dataChanges = changes;
+    }
+
+    private static String rebaseKey(String project, BranchName branch) {
+        return project + "." + branch.value().replace('/', '+') + "#rebase";
+    }
+
     // ------------------------------------------------------------------------------------------
 
     /** The work done once every side is reachable. */
@@ -286,7 +396,7 @@ public final class SchemaReview {
     }
 
     /** Wakes the branch's compute and returns how to reach it as a client does. */
-    private Endpoint endpoint(String project, String name, String label) {
+    Endpoint endpoint(String project, String name, String label) {
         try {
             branches.startCompute(project, name);
             ConnectionInfo c = branches.connection(project, name);
@@ -297,7 +407,7 @@ public final class SchemaReview {
     }
 
     /** Where the branch's current timeline was taken from its parent; see the class comment. */
-    private Ancestor basePoint(String project, Branch branch, List<String> notes) {
+    Ancestor basePoint(String project, Branch branch, List<String> notes) {
         long parentLsn = branch.parentLsn();
         TimelineId current = branch.timeline();
         try {
@@ -334,7 +444,7 @@ public final class SchemaReview {
                 + why + "); compare two-way by naming another branch, or reset '" + branch.name() + "' from its parent");
     }
 
-    private Branch branch(String project, String name) {
+    Branch branch(String project, String name) {
         BranchName parsed;
         try {
             parsed = BranchName.of(name);
