@@ -75,8 +75,14 @@ class RebaseWorkflowTest {
         JsonNode db = plan.path("databases").get(0);
         assertEquals(2, db.path("promoted").size(), db.toString());
         assertEquals(2, db.path("historyRowsCarried").asInt(), "a1 removed, b2 added: " + db);
+        JsonNode notCarried = plan.path("dataNotCarried");
+        assertEquals(1, notCarried.size(), plan.toString());
+        assertEquals("public.users", notCarried.get(0).path("table").asText());
+        assertEquals(1, notCarried.get(0).path("added").asInt(), "alex's own row, from the data diff: " + notCarried);
         String text = server.cliOk("branch", "rebase", "dev/alex", "--dry-run");
         assertTrue(text.contains("would rebase dev/alex onto development's head"), text);
+        assertTrue(text.contains("data changes not carried (they stay in the backup branch):\n  postgres public.users: +1 -0 ~0 row(s)"),
+                text);
         assertEquals(timeline, server.cliJson("branch", "show", "dev/alex").path("timeline").asText(), "a dry run changes nothing");
 
         long timelines = server.metric("pgbranch_store_timelines");
