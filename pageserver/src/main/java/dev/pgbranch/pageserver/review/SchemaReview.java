@@ -244,7 +244,7 @@ public final class SchemaReview {
                 }
                 timings.put("total", millisSince(started));
                 return new RebaseReport(source.name().value(), parentName.value(), baseSide.label(), true, null, null,
-                        results, data, notes, timings);
+                        results, withoutHistory(data, results), notes, timings);
             }
             long fork = System.nanoTime();
             Ancestor head;
@@ -283,7 +283,7 @@ public final class SchemaReview {
                 }
                 timings.put("total", millisSince(started));
                 return new RebaseReport(source.name().value(), parentName.value(), baseSide.label(), false,
-                        Lsn.format(head.lsn()), backup, results, data, notes, timings);
+                        Lsn.format(head.lsn()), backup, results, withoutHistory(data, results), notes, timings);
             } finally {
                 if (!handedOver) {
                     candidate.close();
@@ -305,6 +305,16 @@ public final class SchemaReview {
     /** Attaches the data diff that lists what a rebase does not carry. */
     void dataChanges(DataChanges changes) {
         this.dataChanges = changes;
+    }
+
+    /** Migration-history tables are carried by the rebase: not among the data it leaves behind. */
+    private static List<RebaseReport.DataChange> withoutHistory(List<RebaseReport.DataChange> data,
+                                                                List<PromoteReport.DatabasePromote> results) {
+        Set<String> carried = new HashSet<>();
+        for (PromoteReport.DatabasePromote r : results) {
+            r.result().diff().history().tables().forEach(t -> carried.add(r.database() + "\0" + t.table()));
+        }
+        return data.stream().filter(d -> !carried.contains(d.database() + "\0" + d.table())).toList();
     }
 
     private static String rebaseKey(String project, BranchName branch) {
