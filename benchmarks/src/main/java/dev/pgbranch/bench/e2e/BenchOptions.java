@@ -32,20 +32,22 @@ import java.util.Set;
  */
 record BenchOptions(boolean quick, String only, Set<String> skip, List<Integer> scales, List<Integer> tpsScales,
         int seconds, int rounds, int clients, int threads, Path output, Path launcher, String serverClasspath,
-        String note) {
+        String note, int dataDiffMegabytes) {
 
     /**
      * The measurement groups {@code --only} and {@code --skip} accept. {@code profile} (JFR and CPU
      * split of a TPC-B run through the proxy) runs only when asked for.
      */
-    static final Set<String> GROUPS = Set.of("jmh", "create", "first-query", "reset", "tps", "storage", "profile");
+    static final Set<String> GROUPS = Set.of("jmh", "create", "first-query", "reset", "tps", "storage", "data-diff",
+            "profile");
 
     /** The groups that need the pgbranch server and the plain cluster. */
-    static final Set<String> END_TO_END = Set.of("create", "first-query", "reset", "tps", "storage", "profile");
+    static final Set<String> END_TO_END = Set.of("create", "first-query", "reset", "tps", "storage", "data-diff",
+            "profile");
 
     static final String USAGE = """
             usage: scripts/bench [--quick] [--only GROUP | --skip GROUP,...] [--profile] [options]
-              groups: jmh create first-query reset tps storage (all run by default), profile
+              groups: jmh create first-query reset tps storage data-diff (all run by default), profile
               --quick               scales 1,10, pgbench -T 5, short JMH (default: scales 1,10,30,60, -T 30)
               --only GROUP          run one group (the pgbench -i loads it needs always run)
               --skip A,B            run every default group but these
@@ -62,6 +64,7 @@ record BenchOptions(boolean quick, String only, Set<String> skip, List<Integer> 
               --pgbranch PATH       the pgbranch launcher (default: ./pgbranch of the repository)
               --server-classpath CP run the server from these classes (PGBRANCH_CLASSPATH)
               --note TEXT           recorded with the machine conditions
+              --data-diff-mb N      size of the data-diff table (default 1024, --quick 64)
             """;
 
     BenchOptions {
@@ -81,6 +84,9 @@ record BenchOptions(boolean quick, String only, Set<String> skip, List<Integer> 
         tpsScales = List.copyOf(tpsScales);
         if (tpsScales.stream().anyMatch(s -> s < 1)) {
             throw new IllegalArgumentException("--tps-scales must be positive: " + tpsScales);
+        }
+        if (dataDiffMegabytes < 1) {
+            throw new IllegalArgumentException("--data-diff-mb must be positive");
         }
         if (seconds < 1 || rounds < 1 || clients < 1 || threads < 1 || clients % threads != 0) {
             throw new IllegalArgumentException("--seconds, --rounds, --clients, --threads must be positive "
@@ -103,6 +109,7 @@ record BenchOptions(boolean quick, String only, Set<String> skip, List<Integer> 
         Path launcher = null;
         String classpath = null;
         String note = null;
+        int dataDiffMegabytes = quick ? 64 : 1024;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             switch (arg) {
@@ -120,6 +127,7 @@ record BenchOptions(boolean quick, String only, Set<String> skip, List<Integer> 
                 case "--pgbranch" -> launcher = Path.of(value(args, ++i, arg));
                 case "--server-classpath" -> classpath = value(args, ++i, arg);
                 case "--note" -> note = value(args, ++i, arg);
+                case "--data-diff-mb" -> dataDiffMegabytes = integer(value(args, ++i, arg), arg);
                 default -> throw new IllegalArgumentException("unknown option " + arg);
             }
         }
@@ -134,7 +142,7 @@ record BenchOptions(boolean quick, String only, Set<String> skip, List<Integer> 
             tpsScales = scales.stream().filter(s -> s == 10 || s.equals(chosen.getLast())).toList();
         }
         return new BenchOptions(quick, only, skip, scales, tpsScales, seconds, rounds, clients, threads,
-                output.toAbsolutePath(), launcher.toAbsolutePath(), classpath, note);
+                output.toAbsolutePath(), launcher.toAbsolutePath(), classpath, note, dataDiffMegabytes);
     }
 
     /** Whether {@code group} is measured in this run. */
@@ -165,6 +173,7 @@ record BenchOptions(boolean quick, String only, Set<String> skip, List<Integer> 
         map.put("rounds", rounds);
         map.put("clients", clients);
         map.put("threads", threads);
+        map.put("dataDiffMegabytes", dataDiffMegabytes);
         map.put("launcher", launcher.toString());
         map.put("serverClasspath", serverClasspath == null ? "the launcher's built jars" : "given by --server-classpath");
         return map;

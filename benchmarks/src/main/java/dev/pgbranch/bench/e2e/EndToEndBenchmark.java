@@ -221,6 +221,9 @@ public final class EndToEndBenchmark {
         if (options.wants("profile")) {
             progress.plan(2L * options.seconds() + 30);
         }
+        if (options.wants("data-diff")) {
+            progress.plan(60 + options.dataDiffMegabytes() / 2);
+        }
     }
 
     /** The scales loaded with pgbench -i: every scale, or only those the selected group needs. */
@@ -230,6 +233,9 @@ public final class EndToEndBenchmark {
         }
         if (options.only() != null && options.only().equals("profile")) {
             return List.of(options.largestScale());
+        }
+        if (options.only() != null && options.only().equals("data-diff")) {
+            return List.of();
         }
         return options.scales();
     }
@@ -309,6 +315,9 @@ public final class EndToEndBenchmark {
         }
         if (options.wants("storage")) {
             storageOfBranches(options.largestScale());
+        }
+        if (options.wants("data-diff")) {
+            dataDiff(options.dataDiffMegabytes());
         }
     }
 
@@ -630,6 +639,110 @@ public final class EndToEndBenchmark {
                         + " + connect + the same SELECT on the plain cluster",
                 "median of " + RESET_SAMPLES + "; pgbranch samples " + samples(resets) + " of which the reset call "
                         + samples(calls) + "; reference samples " + samples(reference));
+    }
+
+    // ------------------------------------------------------------------------------ data diff
+
+    /** Rows of about 150 bytes (55 per 8 KB page): {@code megabytes} of heap. */
+    private static final int ROWS_PER_MEGABYTE = 7_000;
+    private static final int DATA_DIFF_SAMPLES = 3;
+
+    /**
+     * Row-level data diff of a table of {@code megabytes} with 1% of its rows changed on a branch
+     * (one contiguous id range, as a batch job or a migration's backfill changes rows), against a
+     * full-table EXCEPT of the same two tables in both directions through postgres_fdw, in the
+     * same run; then the diff's own full-compare fallback after VACUUM FULL, against the same
+     * reference.
+     */
+    private void dataDiff(int megabytes) {
+        long rows = (long) megabytes * ROWS_PER_MEGABYTE;
+        long changed = rows / 100;
+        progress.step("data diff: load " + megabytes + " MB (" + rows + " rows) on development", 20 + megabytes / 8);
+        Endpoint development = awake("development");
+        Sql.execute("load the data-diff table", development,
+                "DROP TABLE IF EXISTS dd_bench",
+                "CREATE TABLE dd_bench (id bigint PRIMARY KEY, a int NOT NULL, b int NOT NULL, payload text NOT NULL)",
+                "INSERT INTO dd_bench SELECT g, g % 1000, g % 7, repeat(md5(g::text), 3) || 'x' FROM generate_series(1, " + rows + ") g",
+                // A first read sets hint bits on every page, a write each: done here, not on the branch.
+                "VACUUM FREEZE dd_bench");
+        long tableBytes = Long.parseLong(Sql.queryText("size of dd_bench", development, "SELECT pg_relation_size('dd_bench')"));
+        String name = "bench/dd";
+        server.create(name, "development");
+        Endpoint branch = awake(name);
+        Sql.execute("change 1% of the rows", branch, "UPDATE dd_bench SET a = a + 1 WHERE id <= " + changed);
+
+        progress.step("data diff x" + DATA_DIFF_SAMPLES + " (changed pages only)", 10 + megabytes / 50);
+        long[] diffs = new long[DATA_DIFF_SAMPLES];
+        JsonNode last = null;
+        for (int i = 0; i < diffs.length; i++) {
+            long t0 = System.nanoTime();
+            last = server.dataDiff(name, "dd_bench", null);
+            diffs[i] = System.nanoTime() - t0;
+        }
+        JsonNode table = last.path("databases").get(0).path("tables").get(0);
+        long found = table.path("changes").size();
+        if (found != changed) {
+            throw new BenchException("the data diff found " + found + " changed rows, not " + changed);
+        }
+        long blocks = table.path("read").path("blocks").asLong(-1);
+
+        progress.step("full-table EXCEPT of both sides through postgres_fdw", 20 + megabytes / 6);
+        long except = fullExcept(name, changed);
+
+        progress.step("data diff after VACUUM FULL (full compare)", 20 + megabytes / 6);
+        Sql.execute("VACUUM FULL on the branch", branch, "VACUUM FULL dd_bench");
+        long t0 = System.nanoTime();
+        JsonNode full = server.dataDiff(name, "dd_bench", null);
+        long fallback = System.nanoTime() - t0;
+        JsonNode fullTable = full.path("databases").get(0).path("tables").get(0);
+        if (fullTable.path("changes").size() != changed || !fullTable.path("read").has("full")) {
+            throw new BenchException("the full-compare data diff found " + fullTable.path("changes").size() + " rows, read "
+                    + fullTable.path("read"));
+        }
+        server.rememberComputePids();
+        server.delete(name);
+        Sql.execute("drop the data-diff table", development, "DROP TABLE dd_bench");
+
+        String setup = String.format(Locale.ROOT, "table of %.0f MB heap, %d rows, %d (1%%) updated on the branch in one "
+                + "contiguous id range (non-HOT: old and new versions on different pages)", tableBytes / 1e6, rows, changed);
+        add("data_diff_1pct_" + megabytes + "mb", median(diffs), except / 1e6, "ms",
+                "GET .../data-diff?table=dd_bench, three-way against development (wakes, CHECKPOINTs, base compute start "
+                        + "and stop, TID range scans of the " + blocks + " changed blocks on 3 computes)",
+                "SELECT count(*) of (a EXCEPT b) UNION ALL (b EXCEPT a), a and b the branch's and development's table "
+                        + "through postgres_fdw (fetch_size 10000) in a scratch database of the branch",
+                setup + "; median of " + DATA_DIFF_SAMPLES + " " + samples(diffs) + "; reference 1 sample");
+        add("data_diff_fallback_" + megabytes + "mb", fallback / 1e6, except / 1e6, "ms",
+                "the same data diff after VACUUM FULL on the branch (new relfilenode): full compare, both sides and the "
+                        + "base streamed in key order and merged",
+                "the same full-table EXCEPT (measured before the VACUUM FULL)", setup + "; 1 sample each");
+    }
+
+    /** Milliseconds of a full two-way EXCEPT between the branch's and development's table. */
+    private long fullExcept(String name, long changed) {
+        Endpoint branch = awake(name);
+        Endpoint parent = awake("development");
+        Sql.execute("create the reference database", branch, "CREATE DATABASE dd_reference");
+        Endpoint ref = branch.withDatabase("dd_reference");
+        List<String> setup = new ArrayList<>(List.of("CREATE EXTENSION postgres_fdw"));
+        for (String[] side : new String[][] {{"a", Integer.toString(branch.port()), branch.user(), branch.password()},
+                {"b", Integer.toString(parent.port()), parent.user(), parent.password()}}) {
+            setup.add("CREATE SERVER side_" + side[0] + " FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '127.0.0.1', port '"
+                    + side[1] + "', dbname 'postgres', fetch_size '10000')");
+            setup.add("CREATE USER MAPPING FOR CURRENT_USER SERVER side_" + side[0] + " OPTIONS (user " + Sql.literal(side[2])
+                    + ", password " + Sql.literal(side[3]) + ")");
+            setup.add("CREATE FOREIGN TABLE " + side[0] + " (id bigint, a int, b int, payload text) SERVER side_" + side[0]
+                    + " OPTIONS (table_name 'dd_bench')");
+        }
+        Sql.execute("set up postgres_fdw", ref, setup.toArray(String[]::new));
+        long t0 = System.nanoTime();
+        String count = Sql.queryText("full-table EXCEPT", ref,
+                "SELECT count(*) FROM ((SELECT * FROM a EXCEPT SELECT * FROM b) UNION ALL (SELECT * FROM b EXCEPT SELECT * FROM a)) d");
+        long nanos = System.nanoTime() - t0;
+        if (Long.parseLong(count) != 2 * changed) {
+            throw new BenchException("the EXCEPT reference found " + count + " rows, not " + 2 * changed);
+        }
+        Sql.execute("drop the reference database", branch, "DROP DATABASE dd_reference");
+        return nanos;
     }
 
     /** Connects to {@code target} until it answers and shows its parent's data again (retrying while it restarts). */

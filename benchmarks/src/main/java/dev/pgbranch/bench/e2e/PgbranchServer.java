@@ -141,6 +141,16 @@ final class PgbranchServer implements AutoCloseable {
                 JSON.createObjectNode().put("name", name).put("parent", parent).toString(), 201);
     }
 
+    /**
+     * The branch's row-level data diff of {@code table} (JSON), against its parent unless
+     * {@code against} names another side; may read whole tables, hence the long timeout.
+     */
+    JsonNode dataDiff(String name, String table, String against) {
+        String query = "?table=" + URLEncoder.encode(table, StandardCharsets.UTF_8)
+                + (against == null ? "" : "&against=" + URLEncoder.encode(against, StandardCharsets.UTF_8));
+        return call("GET", branch(name) + "/data-diff" + query, null, 200, Duration.ofMinutes(30));
+    }
+
     void delete(String name) {
         call("DELETE", branch(name), null, 200);
     }
@@ -200,7 +210,11 @@ final class PgbranchServer implements AutoCloseable {
     }
 
     private JsonNode call(String method, String path, String body, int expectedStatus) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(api + path)).timeout(CALL_TIMEOUT)
+        return call(method, path, body, expectedStatus, CALL_TIMEOUT);
+    }
+
+    private JsonNode call(String method, String path, String body, int expectedStatus, Duration timeout) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(api + path)).timeout(timeout)
                 .header("Authorization", "Bearer " + token)
                 .header("Content-Type", "application/json")
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
