@@ -142,11 +142,12 @@ final class PgbranchServer implements AutoCloseable {
     }
 
     /**
-     * The branch's row-level data diff of {@code table} (JSON), against its parent unless
-     * {@code against} names another side; may read whole tables, hence the long timeout.
+     * The branch's row-level data diff of {@code table} (JSON, ten rows listed per list, all
+     * counted), against its parent unless {@code against} names another side; may read whole
+     * tables, hence the long timeout.
      */
     JsonNode dataDiff(String name, String table, String against) {
-        String query = "?table=" + URLEncoder.encode(table, StandardCharsets.UTF_8)
+        String query = "?limit=10&table=" + URLEncoder.encode(table, StandardCharsets.UTF_8)
                 + (against == null ? "" : "&against=" + URLEncoder.encode(against, StandardCharsets.UTF_8));
         return call("GET", branch(name) + "/data-diff" + query, null, 200, Duration.ofMinutes(30));
     }

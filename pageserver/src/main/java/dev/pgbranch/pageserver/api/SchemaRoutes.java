@@ -37,7 +37,8 @@ import java.util.Set;
  *        {"dryRun": bool}: the branch's schema changes and migration history replayed on the
  *        parent's head; answers the rebase report with "backup"
  * GET  /v1/projects/{p}/branches/{b}/data-diff?against=B|B@point&amp;table=T&amp;database=D&amp;format=F
- *        row-level data diff, F = json (default) | table | sql
+ *        row-level data diff, F = json (default) | table | sql; &amp;limit=N lists at most N rows
+ *        per table and list (counts stay complete)
  * POST /v1/projects/{p}/branches/{b}/data-restore
  *        {"at": time or LSN, "table": "T", "database": "D", "dryRun": bool}: the branch's rows
  *        brought back to that point (one transaction per database); answers {"applied",
@@ -56,7 +57,7 @@ public final class SchemaRoutes {
     private static final Set<String> DIFF_PARAMETERS = Set.of("against", "database", "format");
     private static final Set<String> PROMOTE_FIELDS = Set.of("dryRun", "force", "database", "concurrentIndexes");
     private static final Set<String> REBASE_FIELDS = Set.of("dryRun");
-    private static final Set<String> DATA_DIFF_PARAMETERS = Set.of("against", "database", "format", "table");
+    private static final Set<String> DATA_DIFF_PARAMETERS = Set.of("against", "database", "format", "table", "limit");
     private static final Set<String> RESTORE_FIELDS = Set.of("at", "table", "database", "dryRun");
 
     /** An HTTP answer: status, body, content type. */
@@ -108,6 +109,13 @@ public final class SchemaRoutes {
         Map<String, String> query = query(exchange.getRequestURI().getRawQuery(), DATA_DIFF_PARAMETERS);
         DataDiff.Format format = DataDiff.Format.parse(query.getOrDefault("format", "json"));
         DataDiff diff = data.diff(project, branch, query.get("against"), query.get("table"), query.get("database"));
+        if (query.get("limit") != null) {
+            try {
+                diff = diff.withRowLimit(Integer.parseInt(query.get("limit")));
+            } catch (NumberFormatException e) {
+                throw badRequest("limit must be a number of rows, not '" + query.get("limit") + "'");
+            }
+        }
         if (format == DataDiff.Format.JSON) {
             return new Answer(200, diff.render(format).getBytes(StandardCharsets.UTF_8), "application/json");
         }

@@ -45,6 +45,10 @@ final class DiffCommand extends ClientCommand {
     @Option(names = "--dry-run", description = "With --apply: print the SQL, change nothing.")
     boolean dryRun;
 
+    @Option(names = "--limit", paramLabel = "N", description = "With --data: list at most N rows per table (counts stay "
+            + "complete; the SQL format is always complete).")
+    Integer limit;
+
     @Option(names = "--database", paramLabel = "NAME", description = "Compare only this database (default: all).")
     String database;
 
@@ -131,6 +135,9 @@ final class DiffCommand extends ClientCommand {
         }
         if (table != null) {
             query.append("&table=").append(ApiClient.encode(table));
+        }
+        if (limit != null) {
+            query.append("&limit=").append(limit);
         }
         JsonNode report = client.get(branchPath(name) + "/data-diff" + query);
         if (fmt.equals("json")) {

@@ -19,8 +19,9 @@ import java.util.Map;
  *         the rows, "+ id=7", "- id=9", "~ id=3: email 'a@x' -> 'b@x'"
  * json    {"source", "target", "base", "threeWay", "identical", "databases": [{"database",
  *          "tables": [{"table", "key", "read": {"blocks": n}|{"full": reason}, "added", "removed",
- *          "changed", "changes": [row], "source": [row], "target": [row], "conflicts": [row],
- *          "notes"}]}], "notes", "timingsMs"}
+ *          "changed", "changes": [row], "source": [row], "sourceCounts": {"added", "removed",
+ *          "changed"}, "target": [row], "targetCounts", "conflicts": [row], "truncated", "notes"}]}],
+ *          "notes", "timingsMs"}
  *         row = {"change", "key": {col: value}, "before": {col: value}|null, "after": ...}
  * sql     "\connect db", then per table one transaction of DELETE, UPDATE, INSERT that applies
  *         the source's changes to the target (conflicting rows as comments)
@@ -59,9 +60,16 @@ public final class DataDiff {
     private final List<Database> databases;
     private final List<String> notes;
     private final Map<String, Long> timingsMs;
+    private final int rowLimit;
 
     public DataDiff(String source, String target, String base, List<Database> databases, List<String> notes,
                     Map<String, Long> timingsMs) {
+        this(source, target, base, databases, notes, timingsMs, Integer.MAX_VALUE);
+    }
+
+    private DataDiff(String source, String target, String base, List<Database> databases, List<String> notes,
+                     Map<String, Long> timingsMs, int rowLimit) {
+        this.rowLimit = rowLimit;
         this.source = source;
         this.target = target;
         this.base = base;
@@ -72,6 +80,19 @@ public final class DataDiff {
 
     public List<Database> databases() {
         return databases;
+    }
+
+    /**
+     * The same diff, listing at most {@code limit} rows per list and table in the table and JSON
+     * formats (the counts stay complete; JSON says {@code "truncated": true}). The SQL format is
+     * always complete.
+     */
+    public DataDiff withRowLimit(int limit) {
+        if (limit < 0) {
+            throw new DataDiffException(DataDiffException.Code.BAD_REQUEST, "the row limit must be 0 or more: " + limit,
+                    null, null);
+        }
+        return new DataDiff(source, target, base, databases, notes, timingsMs, limit);
     }
 
     public boolean identical() {
@@ -103,12 +124,12 @@ public final class DataDiff {
                         .append(": ").append(counts(t, t.changes())).append(", ").append(read(t)).append('\n');
                 t.notes().forEach(n -> sb.append("  note: ").append(n).append('\n'));
                 if (base == null) {
-                    rows(sb, "  ", t, t.changes());
+                    rows(sb, "  ", t, t.changes(), rowLimit);
                 } else {
                     sb.append("  changed on ").append(source).append(": ").append(counts(t, t.onSource())).append('\n');
-                    rows(sb, "    ", t, t.onSource());
+                    rows(sb, "    ", t, t.onSource(), rowLimit);
                     sb.append("  changed on ").append(target).append(" since the branch point: ").append(counts(t, t.onTarget())).append('\n');
-                    rows(sb, "    ", t, t.onTarget());
+                    rows(sb, "    ", t, t.onTarget(), rowLimit);
                     for (TableDataDiff.RowChange c : t.conflicts()) {
                         sb.append("  ! conflict: ").append(t.describe(c)).append(" changed on both\n");
                     }
@@ -130,7 +151,13 @@ public final class DataDiff {
         return t.fullReason() != null ? "full compare: " + t.fullReason() : t.blocksRead() + " block(s) read per side";
     }
 
-    private static void rows(StringBuilder sb, String indent, TableDataDiff t, List<TableDataDiff.RowChange> changes) {
+    private static void rows(StringBuilder sb, String indent, TableDataDiff t, List<TableDataDiff.RowChange> changes,
+                             int limit) {
+        if (changes.size() > limit) {
+            rows(sb, indent, t, changes.subList(0, limit), limit);
+            sb.append(indent).append("... ").append(changes.size() - limit).append(" more\n");
+            return;
+        }
         for (TableDataDiff.RowChange c : changes) {
             sb.append(indent).append(switch (c.type()) {
                 case ADDED -> "+ ";
@@ -206,11 +233,17 @@ public final class DataDiff {
                 tn.put("removed", t.count(t.changes(), TableDataDiff.Type.REMOVED));
                 tn.put("changed", t.count(t.changes(), TableDataDiff.Type.CHANGED));
                 tn.set("changes", rows(t, t.changes()));
+                boolean truncated = t.changes().size() > rowLimit;
                 if (base != null) {
                     tn.set("source", rows(t, t.onSource()));
+                    tn.set("sourceCounts", counts(t.onSource(), t));
                     tn.set("target", rows(t, t.onTarget()));
+                    tn.set("targetCounts", counts(t.onTarget(), t));
                     tn.set("conflicts", rows(t, t.conflicts()));
+                    truncated |= t.onSource().size() > rowLimit || t.onTarget().size() > rowLimit
+                            || t.conflicts().size() > rowLimit;
                 }
+                tn.put("truncated", truncated);
                 ArrayNode notesNode = tn.putArray("notes");
                 t.notes().forEach(notesNode::add);
             }
@@ -226,9 +259,17 @@ public final class DataDiff {
         }
     }
 
-    private static ArrayNode rows(TableDataDiff t, List<TableDataDiff.RowChange> changes) {
+    private static ObjectNode counts(List<TableDataDiff.RowChange> list, TableDataDiff t) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("added", t.count(list, TableDataDiff.Type.ADDED));
+        n.put("removed", t.count(list, TableDataDiff.Type.REMOVED));
+        n.put("changed", t.count(list, TableDataDiff.Type.CHANGED));
+        return n;
+    }
+
+    private ArrayNode rows(TableDataDiff t, List<TableDataDiff.RowChange> changes) {
         ArrayNode out = JSON.createArrayNode();
-        for (TableDataDiff.RowChange c : changes) {
+        for (TableDataDiff.RowChange c : changes.subList(0, Math.min(changes.size(), rowLimit))) {
             ObjectNode r = out.addObject();
             r.put("change", c.type().name().toLowerCase(Locale.ROOT));
             ObjectNode key = r.putObject("key");
