@@ -53,7 +53,9 @@ class EndToEndBenchmarkTest {
             "storage_5_branches_range_total_s1",
             "storage_5_branches_range_growth_s1",
             "storage_5_branches_strided_total_s1",
-            "storage_5_branches_strided_growth_s1");
+            "storage_5_branches_strided_growth_s1",
+            "data_diff_1pct_8mb",
+            "data_diff_fallback_8mb");
 
     @Test
     @Timeout(value = 8, unit = TimeUnit.MINUTES)
@@ -64,6 +66,7 @@ class EndToEndBenchmarkTest {
         // so the test measures the pageserver of this build, not whatever jar pageserver/target holds.
         // JMH has a run of its own (scripts/bench --only jmh); its parsing and report are unit-tested.
         BenchOptions options = BenchOptions.parse("--quick", "--skip", "jmh", "--scales", "1", "--seconds", "3",
+                "--data-diff-mb", "8",
                 "--output", output.toString(),
                 "--server-classpath", System.getProperty("java.class.path"), "--note", "integration test");
         Path runDirectory;
