@@ -7,8 +7,13 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Maps the cancel keys the proxy hands to clients to the real keys of the compute sessions behind them.
- * Clients never see a compute's pid or secret, so a cancel key cannot be replayed against another
- * compute, and keys stay unique across computes that reuse pids.
+ *
+ * <p>A proxy key keeps the backend's real pid and replaces only the secret. Clients rely on that pid:
+ * {@code pg_terminate_backend} with the driver's pid, LISTEN/NOTIFY (a NotificationResponse carries
+ * the sender's pid; clients drop their own notifications by comparing it with theirs), monitors that
+ * join {@code pg_stat_activity} or {@code pg_locks} on it. Computes share one host, so their pids are
+ * distinct; the random secret keeps a key from being guessed or replayed once its session is gone,
+ * and (pid, secret) is unique even across hosts (a collision is retried with another secret).
  *
  * <p>An entry lives as long as its client connection: it is removed when that channel closes, and
  * {@link #sweep()} drops any entry whose channel is no longer open (so a missed close cannot leak).
@@ -24,11 +29,13 @@ final class CancelRegistry {
     private final ConcurrentHashMap<Long, Target> targets = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
 
-    /** Issues a fresh proxy key for {@code target}; the entry goes away when the client channel closes. */
+    /**
+     * Issues the proxy key for {@code target}: its real pid with a fresh secret. The entry goes away
+     * when the client channel closes.
+     */
     PgMessage.BackendKeyData register(Target target) {
+        int pid = target.processId();
         while (true) {
-            // Positive pids look like real ones to clients that print them.
-            int pid = random.nextInt(1, Integer.MAX_VALUE);
             int secret = random.nextInt();
             long key = key(pid, secret);
             if (targets.putIfAbsent(key, target) == null) {

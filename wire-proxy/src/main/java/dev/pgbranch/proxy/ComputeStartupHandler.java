@@ -8,8 +8,8 @@ import java.net.InetSocketAddress;
 import java.util.List;
 
 /**
- * Relays a compute's messages to the client until the first ReadyForQuery, replacing the compute's
- * BackendKeyData with a proxy-issued key ({@link CancelRegistry}). Then it puts a
+ * Relays a compute's messages to the client until the first ReadyForQuery, replacing the secret of
+ * the compute's BackendKeyData (the pid stays the backend's own; {@link CancelRegistry}). Then it puts a
  * {@link SpliceHandler} in its place; bytes it had buffered past ReadyForQuery flow on to it.
  *
  * <p>Reads typed backend messages ({@code byte type, int32 length incl. itself, body}); a length below

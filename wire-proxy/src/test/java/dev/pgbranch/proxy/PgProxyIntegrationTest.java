@@ -585,7 +585,7 @@ class PgProxyIntegrationTest {
     }
 
     @Test
-    void clientsSeeProxyCancelKeysAndStaleKeysCancelNothing() throws Exception {
+    void clientsSeeTheBackendsRealPidWithAProxySecretAndStaleKeysCancelNothing() throws Exception {
         int pid;
         int secret;
         try (RawPgClient c = new RawPgClient(routing(), 0)) {
@@ -601,7 +601,9 @@ class PgProxyIntegrationTest {
                     realPid = new String(m.body(), 6, m.int32(2), StandardCharsets.US_ASCII);
                 }
             }
-            assertNotEquals(String.valueOf(pid), realPid, "the compute's pid is not what the client sees");
+            assertEquals(String.valueOf(pid), realPid, "the pid the client sees is the backend's own");
+            CancelRegistry.Target target = proxy.cancelsForTest().lookup(pid, bytes(secret));
+            assertNotEquals(target.secret(), secret, "the secret is the proxy's, not the compute's");
         }
         await("cancel entry dropped with its session", Duration.ofSeconds(5), () -> proxy.cancelsForTest().size() == 0
                 || proxy.cancelsForTest().lookup(pid, bytes(secret)) == null);
@@ -612,6 +614,38 @@ class PgProxyIntegrationTest {
             assertEquals(-1, cancel.in.read(), "a cancel request gets no answer, only a close");
         }
         assertEquals(unmatchedBefore + 1, cancels("unmatched"));
+    }
+
+    @Test
+    void pgjdbcReportsTheBackendPidOnTheRoutingPortAndOnABranchPort() throws Exception {
+        try (Connection routed = jdbc(routing(), "postgres", "options", "branch=dev/alex");
+             Connection own = jdbc(devAlexPort, "postgres")) {
+            for (Connection c : List.of(routed, own)) {
+                int driverPid = c.unwrap(org.postgresql.PGConnection.class).getBackendPID();
+                assertEquals(scalar(c, "select pg_backend_pid()"), driverPid);
+            }
+        }
+    }
+
+    @Test
+    void aNotificationCarriesTheSendersRealPid() throws Exception {
+        try (Connection listener = jdbc(devAlexPort, "postgres");
+             Connection sender = jdbc(routing(), "postgres", "options", "branch=dev/alex")) {
+            try (Statement s = listener.createStatement()) {
+                s.execute("listen pid_check");
+            }
+            try (Statement s = sender.createStatement()) {
+                s.execute("notify pid_check, 'hello'");
+            }
+            org.postgresql.PGConnection pgListener = listener.unwrap(org.postgresql.PGConnection.class);
+            org.postgresql.PGNotification[] got = pgListener.getNotifications(10_000);
+            assertTrue(got != null && got.length == 1, "one notification arrived");
+            assertEquals("hello", got[0].getParameter());
+            int senderPid = sender.unwrap(org.postgresql.PGConnection.class).getBackendPID();
+            assertEquals(scalar(sender, "select pg_backend_pid()"), got[0].getPID(), "the sender's real pid");
+            assertEquals(senderPid, got[0].getPID(), "what the sender's driver reports as its own pid");
+            assertNotEquals(pgListener.getBackendPID(), got[0].getPID());
+        }
     }
 
     private static byte[] bytes(int v) {
