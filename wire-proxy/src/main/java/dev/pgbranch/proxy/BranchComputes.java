@@ -11,6 +11,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * The proxy's view of each branch's compute: coalesces wakes, counts client connections, and suspends
@@ -32,6 +33,8 @@ final class BranchComputes {
     private final Duration idleTimeout;
     private final ProxyMetrics metrics;
     private final ConcurrentHashMap<String, State> states = new ConcurrentHashMap<>();
+    /** Branches whose port the kernel hands to the compute: their clients are not ours to count. */
+    private final Predicate<String> handedOff;
 
     /** Mutable state of one branch; guarded by itself. */
     private static final class State {
@@ -43,7 +46,8 @@ final class BranchComputes {
     }
 
     BranchComputes(ComputeDirectory directory, ExecutorService blocking, ScheduledExecutorService timer,
-                   Duration idleTimeout, ProxyMetrics metrics) {
+                   Duration idleTimeout, ProxyMetrics metrics, Predicate<String> handedOff) {
+        this.handedOff = handedOff;
         this.directory = directory;
         this.blocking = blocking;
         this.timer = timer;
@@ -145,6 +149,11 @@ final class BranchComputes {
         synchronized (s) {
             s.idleTimer = null;
             if (s.active > 0 || s.inflight != null || !s.knownRunning) {
+                return;
+            }
+            if (handedOff.test(branch)) {
+                // Its clients talk to the compute directly; the server's idle sweep, which counts
+                // the compute's TCP connections, suspends it.
                 return;
             }
             s.knownRunning = false;

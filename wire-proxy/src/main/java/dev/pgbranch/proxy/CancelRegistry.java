@@ -30,11 +30,21 @@ final class CancelRegistry {
     private final SecureRandom random = new SecureRandom();
 
     /**
-     * Issues the proxy key for {@code target}: its real pid with a fresh secret. The entry goes away
-     * when the client channel closes.
+     * Issues the proxy key for {@code target}: its real pid with a fresh secret, or, with
+     * {@code keepSecret}, the compute's own key. Sessions on a branch port keep it: once the port is
+     * handed to the compute ({@link PgProxy#handOff}) their cancel requests, sent to the same port,
+     * reach the postmaster itself. The entry goes away when the client channel closes.
      */
-    PgMessage.BackendKeyData register(Target target) {
+    PgMessage.BackendKeyData register(Target target, boolean keepSecret) {
         int pid = target.processId();
+        if (keepSecret) {
+            long key = key(pid, target.secret());
+            if (targets.putIfAbsent(key, target) == null) {
+                target.client().closeFuture().addListener(_ -> targets.remove(key, target));
+                return new PgMessage.BackendKeyData(pid, target.secret());
+            }
+            // A proxy key of an earlier session already has these 64 bits: issue a fresh secret.
+        }
         while (true) {
             int secret = random.nextInt();
             long key = key(pid, secret);

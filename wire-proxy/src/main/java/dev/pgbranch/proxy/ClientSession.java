@@ -242,7 +242,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline().addLast("encoder", PgMessageEncoder.INSTANCE);
                         ch.pipeline().addLast("startup", new ComputeStartupHandler(client, address, key,
-                                services.cancels(), m));
+                                services.cancels(), m, portBranch != null));
                     }
                 });
         services.transport().keepAlive(bootstrap);

@@ -8,8 +8,9 @@ import java.net.InetSocketAddress;
 import java.util.List;
 
 /**
- * Relays a compute's messages to the client until the first ReadyForQuery, replacing the secret of
- * the compute's BackendKeyData (the pid stays the backend's own; {@link CancelRegistry}). Then it puts a
+ * Relays a compute's messages to the client until the first ReadyForQuery, registering the compute's
+ * BackendKeyData and, on the routing port, replacing its secret (the pid stays the backend's own;
+ * {@link CancelRegistry}). Then it puts a
  * {@link SpliceHandler} in its place; bytes it had buffered past ReadyForQuery flow on to it.
  *
  * <p>Reads typed backend messages ({@code byte type, int32 length incl. itself, body}); a length below
@@ -27,9 +28,12 @@ final class ComputeStartupHandler extends ByteToMessageDecoder {
     private final String branch;
     private final CancelRegistry cancels;
     private final ProxyMetrics.Branch metrics;
+    private final boolean keepCancelKey;
 
+    /** @param keepCancelKey pass the compute's own cancel key through (branch ports; see {@link CancelRegistry#register}) */
     ComputeStartupHandler(Channel client, InetSocketAddress compute, String branch, CancelRegistry cancels,
-                          ProxyMetrics.Branch metrics) {
+                          ProxyMetrics.Branch metrics, boolean keepCancelKey) {
+        this.keepCancelKey = keepCancelKey;
         this.client = client;
         this.compute = compute;
         this.branch = branch;
@@ -54,8 +58,8 @@ final class ComputeStartupHandler extends ByteToMessageDecoder {
                 in.skipBytes(5);
                 int pid = in.readInt();
                 int secret = in.readInt();
-                client.write(cancels.register(new CancelRegistry.Target(compute, pid, secret, branch, client)),
-                        client.voidPromise());
+                client.write(cancels.register(new CancelRegistry.Target(compute, pid, secret, branch, client),
+                        keepCancelKey), client.voidPromise());
                 continue;
             }
             client.write(in.readRetainedSlice(1 + length), client.voidPromise());

@@ -16,6 +16,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import dev.pgbranch.proxy.handoff.HandoffException;
+import dev.pgbranch.proxy.handoff.PortSteering;
 
 /**
  * The Postgres wire proxy: listens on one routing port and on one stable port per branch, terminates
@@ -26,6 +28,14 @@ import java.util.concurrent.TimeUnit;
  * <p>Threading: one Netty event loop group of two threads (epoll, or NIO where epoll is unavailable) serves every listener and connection; a
  * session and its compute connection share one loop. {@link ComputeDirectory} calls run on virtual
  * threads. All public methods are thread-safe.
+ *
+ * <p>Kernel hand-off ({@link #handOff}): while a branch's compute runs, new connections to the
+ * branch's stable port can be delivered by the kernel to the postmaster's own listening socket
+ * ({@link PortSteering}, BPF {@code sk_lookup}); the proxy's listener keeps the port and takes the
+ * connections whenever nothing steers them (compute suspended, exited, or hand-off unavailable,
+ * which is logged once with the reason). Handed-off sessions never pass through the proxy: their
+ * TLS, cancel keys and idleness are the compute's (the proxy does not suspend a handed-off branch;
+ * the server's idle sweep counts its TCP connections).
  *
  * <p>Crash behaviour: the proxy holds no durable state. If it dies, clients see their connections drop
  * and computes see their sessions end; computes keep running until the next proxy suspends them.
@@ -40,6 +50,9 @@ public final class PgProxy implements AutoCloseable {
     private final ProxyMetrics metrics = new ProxyMetrics();
     private final CancelRegistry cancels = new CancelRegistry();
     private final Map<String, Channel> branchPorts = new ConcurrentHashMap<>();
+    private final Map<String, PortSteering.Steering> steered = new ConcurrentHashMap<>();
+    /** Why the kernel hand-off cannot be used here, or null when it can; decided at start. */
+    private String handoffUnavailable;
     private EventLoopGroup group;
     private ExecutorService blocking;
     private BranchComputes computes;
@@ -60,7 +73,8 @@ public final class PgProxy implements AutoCloseable {
         Transport transport = Transport.best();
         group = new MultiThreadIoEventLoopGroup(EVENT_LOOP_THREADS, transport.ioHandlerFactory());
         blocking = Executors.newVirtualThreadPerTaskExecutor();
-        computes = new BranchComputes(directory, blocking, group, config.idleTimeout(), metrics);
+        handoffUnavailable = probeHandoff(config);
+        computes = new BranchComputes(directory, blocking, group, config.idleTimeout(), metrics, steered::containsKey);
         services = new ProxyServices(config, computes, cancels, metrics, ssl, transport);
         group.scheduleAtFixedRate(cancels::sweep, 30, 30, TimeUnit.SECONDS);
         try {
@@ -87,8 +101,51 @@ public final class PgProxy implements AutoCloseable {
         return ((InetSocketAddress) channel.localAddress()).getPort();
     }
 
+    /**
+     * Hands the branch's port to its running compute: from now on the kernel delivers new
+     * connections to that port to the socket process {@code postmasterPid} listens with on
+     * 127.0.0.1:{@code computePort}. Replaces an earlier hand-off of the branch. Returns false, and
+     * the proxy goes on relaying the port, when the hand-off is unavailable (logged once, with the
+     * reason), disabled, or fails for this compute (logged).
+     */
+    public synchronized boolean handOff(String branch, long postmasterPid, int computePort) {
+        requireStarted();
+        takeBack(branch);
+        Channel channel = branchPorts.get(branch);
+        if (channel == null || handoffUnavailable != null) {
+            return false;
+        }
+        int port = ((InetSocketAddress) channel.localAddress()).getPort();
+        try {
+            steered.put(branch, PortSteering.steer(port, postmasterPid, computePort));
+            metrics.handoff(true);
+            LOG.log(Level.DEBUG, "branch {0}: port {1,number,#} handed to the compute (pid {2,number,#}, port {3,number,#})",
+                    branch, port, postmasterPid, computePort);
+            return true;
+        } catch (HandoffException e) {
+            metrics.handoff(false);
+            LOG.log(Level.WARNING, "branch {0}: port {1,number,#} is relayed by the proxy: the kernel hand-off to its "
+                    + "compute failed ({2}: {3})", branch, port, e.reason(), e.getMessage());
+            return false;
+        }
+    }
+
+    /** New connections to the branch's port go to the proxy again (its compute stopped). No-op if not handed off. */
+    public synchronized void takeBack(String branch) {
+        PortSteering.Steering steering = steered.remove(branch);
+        if (steering != null) {
+            steering.close();
+        }
+    }
+
+    /** Whether new connections to the branch's port currently go straight to its compute. */
+    public boolean handedOff(String branch) {
+        return steered.containsKey(branch);
+    }
+
     /** Stops listening on the branch's port; sessions already open on it continue. No-op if none. */
     public synchronized void closeBranchPort(String branch) {
+        takeBack(branch);
         Channel channel = branchPorts.remove(branch);
         if (channel != null) {
             channel.close().syncUninterruptibly();
@@ -111,6 +168,8 @@ public final class PgProxy implements AutoCloseable {
         if (group == null) {
             return;
         }
+        steered.values().forEach(PortSteering.Steering::close);
+        steered.clear();
         branchPorts.values().forEach(Channel::close);
         branchPorts.clear();
         if (routing != null) {
@@ -128,6 +187,26 @@ public final class PgProxy implements AutoCloseable {
 
     CancelRegistry cancelsForTest() {
         return cancels;
+    }
+
+    private static String probeHandoff(ProxyConfig config) {
+        if (!config.kernelHandoff()) {
+            return "disabled by configuration";
+        }
+        try {
+            PortSteering.probe();
+            LOG.log(Level.INFO, "kernel hand-off available: branch ports of running computes are served by the "
+                    + "computes' own sockets (BPF sk_lookup)");
+            return null;
+        } catch (HandoffException e) {
+            LOG.log(Level.WARNING, "kernel hand-off unavailable ({0}: {1}): every branch port is relayed by the proxy"
+                    + (e.reason() == HandoffException.Reason.NOT_PERMITTED ? "; run the server as root to enable it" : ""),
+                    e.reason(), e.getMessage());
+            return e.getMessage();
+        } catch (RuntimeException | LinkageError e) {
+            LOG.log(Level.WARNING, "kernel hand-off unavailable ({0}): every branch port is relayed by the proxy", e.toString());
+            return e.toString();
+        }
     }
 
     private Channel bind(int port, String branch) throws IOException {

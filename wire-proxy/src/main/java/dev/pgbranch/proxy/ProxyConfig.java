@@ -16,10 +16,12 @@ import java.util.Objects;
  * @param connectTimeout     TCP connect timeout toward a compute, per attempt
  * @param connectAttempts    connect attempts toward a compute (refused / timed out only) before 08006
  * @param startupTimeout     a client that has not completed its startup packet by then is disconnected
+ * @param kernelHandoff      whether {@link PgProxy#handOff} may steer branch ports to computes' own sockets
+ *                           (on by default; off keeps every session on the relay, for comparison)
  */
 public record ProxyConfig(String bindHost, int routingPort, Duration idleTimeout, Duration wakeDeadline,
                           Path tlsCertificate, Path tlsPrivateKey, Duration connectTimeout, int connectAttempts,
-                          Duration startupTimeout) {
+                          Duration startupTimeout, boolean kernelHandoff) {
 
     public ProxyConfig {
         Objects.requireNonNull(bindHost, "bindHost");
@@ -46,26 +48,31 @@ public record ProxyConfig(String bindHost, int routingPort, Duration idleTimeout
     /** 127.0.0.1, the given routing port, 5 idle minutes, 30 s wake deadline, self-signed TLS, 3 s x 3 connects. */
     public static ProxyConfig defaults(int routingPort) {
         return new ProxyConfig("127.0.0.1", routingPort, Duration.ofMinutes(5), Duration.ofSeconds(30),
-                null, null, Duration.ofSeconds(3), 3, Duration.ofSeconds(30));
+                null, null, Duration.ofSeconds(3), 3, Duration.ofSeconds(30), true);
     }
 
     public ProxyConfig withIdleTimeout(Duration d) {
         return new ProxyConfig(bindHost, routingPort, d, wakeDeadline, tlsCertificate, tlsPrivateKey, connectTimeout,
-                connectAttempts, startupTimeout);
+                connectAttempts, startupTimeout, kernelHandoff);
     }
 
     public ProxyConfig withWakeDeadline(Duration d) {
         return new ProxyConfig(bindHost, routingPort, idleTimeout, d, tlsCertificate, tlsPrivateKey, connectTimeout,
-                connectAttempts, startupTimeout);
+                connectAttempts, startupTimeout, kernelHandoff);
     }
 
     public ProxyConfig withTls(Path certificate, Path privateKey) {
         return new ProxyConfig(bindHost, routingPort, idleTimeout, wakeDeadline, certificate, privateKey, connectTimeout,
-                connectAttempts, startupTimeout);
+                connectAttempts, startupTimeout, kernelHandoff);
     }
 
     public ProxyConfig withStartupTimeout(Duration d) {
         return new ProxyConfig(bindHost, routingPort, idleTimeout, wakeDeadline, tlsCertificate, tlsPrivateKey,
-                connectTimeout, connectAttempts, d);
+                connectTimeout, connectAttempts, d, kernelHandoff);
+    }
+
+    public ProxyConfig withKernelHandoff(boolean enabled) {
+        return new ProxyConfig(bindHost, routingPort, idleTimeout, wakeDeadline, tlsCertificate, tlsPrivateKey,
+                connectTimeout, connectAttempts, startupTimeout, enabled);
     }
 }

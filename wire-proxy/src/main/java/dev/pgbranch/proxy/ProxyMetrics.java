@@ -55,6 +55,8 @@ final class ProxyMetrics {
     private final LongAdder cancelsForwarded = new LongAdder();
     private final LongAdder cancelsUnmatched = new LongAdder();
     private final LongAdder tlsHandshakes = new LongAdder();
+    private final LongAdder handoffs = new LongAdder();
+    private final LongAdder handoffFailures = new LongAdder();
 
     Branch branch(String name) {
         return branches.computeIfAbsent(name, _ -> new Branch());
@@ -66,6 +68,10 @@ final class ProxyMetrics {
 
     void cancel(boolean forwarded) {
         (forwarded ? cancelsForwarded : cancelsUnmatched).increment();
+    }
+
+    void handoff(boolean succeeded) {
+        (succeeded ? handoffs : handoffFailures).increment();
     }
 
     void tlsHandshake() {
@@ -123,6 +129,10 @@ final class ProxyMetrics {
         out.append("pgbranch_proxy_cancel_requests_total{result=\"unmatched\"} ").append(cancelsUnmatched.sum()).append('\n');
         header(out, "pgbranch_proxy_tls_handshakes_total", "counter", "Completed TLS handshakes.");
         out.append("pgbranch_proxy_tls_handshakes_total ").append(tlsHandshakes.sum()).append('\n');
+        header(out, "pgbranch_proxy_handoffs_total", "counter",
+                "Branch ports handed to a running compute's socket by the kernel, by outcome.");
+        out.append("pgbranch_proxy_handoffs_total{result=\"steered\"} ").append(handoffs.sum()).append('\n');
+        out.append("pgbranch_proxy_handoffs_total{result=\"relayed\"} ").append(handoffFailures.sum()).append('\n');
         return out.toString();
     }
 

@@ -50,7 +50,7 @@ class PgProxyIntegrationTest {
     @BeforeAll
     void start() throws Exception {
         pg = new PostgresBranches();
-        for (String b : List.of("main", "dev/alex", "feature", "sleepy", "burst", "idle", "slow", "verify", "shared")) {
+        for (String b : List.of("main", "dev/alex", "feature", "sleepy", "burst", "idle", "slow", "verify", "shared", "steered")) {
             pg.create(b);
         }
         pg.createBroken("broken");
@@ -682,6 +682,110 @@ class PgProxyIntegrationTest {
         } finally {
             proxy.closeBranchPort("main");
         }
+    }
+
+    // ---------------------------------------------------------------- kernel hand-off
+
+    /** The server port the session's socket has: the branch port when steered, the compute's own when relayed. */
+    static long inetServerPort(Connection c) throws SQLException {
+        return scalar(c, "select inet_server_port()");
+    }
+
+    @Test
+    void aHandedOffBranchPortIsServedByTheComputesOwnSocketAndTheProxyListenerTakesItBackWhenTheComputeStops()
+            throws Exception {
+        int port = proxy.openBranchPort("steered", 0);
+        PostgresBranches.Compute compute = pg.compute("steered");
+        try {
+            // The server gives computes the proxy's certificate; here the test's own.
+            pg.enableTls("steered", certs.serverCertificate, certs.serverKey);
+            pg.start("steered");
+            assertTrue(proxy.handOff("steered", pg.postmasterPid("steered"), compute.port), "the kernel steers the port");
+            assertTrue(proxy.handedOff("steered"));
+            long routedBefore = routedConnections("steered");
+            try (Connection c = jdbc(port, "postgres");
+                 Connection ssl = jdbc(port, "postgres", "sslmode", "require")) {
+                assertEquals(port, inetServerPort(c), "the compute accepted the connection to the branch port itself");
+                assertEquals(scalar(c, "select pg_backend_pid()"),
+                        c.unwrap(org.postgresql.PGConnection.class).getBackendPID());
+                assertEquals(1, scalar(ssl, "select count(*) from pg_stat_ssl where pid = pg_backend_pid() and ssl"),
+                        "TLS is the compute's own");
+                // A cancel sent to the branch port reaches the postmaster directly.
+                try (Statement s = c.createStatement()) {
+                    Thread canceller = Thread.ofVirtual().start(() -> {
+                        try {
+                            Thread.sleep(500);
+                            s.cancel();
+                        } catch (Exception e) {
+                            throw new RuntimeException(e);
+                        }
+                    });
+                    SQLException e = assertThrows(SQLException.class, () -> s.execute("select pg_sleep(30)"));
+                    assertEquals("57014", e.getSQLState());
+                    canceller.join();
+                }
+            }
+            assertEquals(routedBefore, routedConnections("steered"), "no session passed through the proxy");
+
+            // The compute stops: the kernel drops its socket from the steering, the proxy listener
+            // takes the next connection and wakes the compute; that session is relayed.
+            pg.stop("steered");
+            try (Connection c = jdbc(port, "postgres")) {
+                assertEquals(compute.port, inetServerPort(c), "relayed by the proxy after the wake");
+                assertEquals(scalar(c, "select pg_backend_pid()"),
+                        c.unwrap(org.postgresql.PGConnection.class).getBackendPID());
+                // The server hands the port to the woken compute again; the relayed session goes on.
+                assertTrue(proxy.handOff("steered", pg.postmasterPid("steered"), compute.port));
+                try (Connection steered = jdbc(port, "postgres")) {
+                    assertEquals(port, inetServerPort(steered));
+                }
+                // The relayed session keeps the compute's own cancel key, so its cancel, sent to the
+                // now handed-off port, reaches the postmaster too.
+                try (Statement s = c.createStatement()) {
+                    Thread canceller = Thread.ofVirtual().start(() -> {
+                        try {
+                            Thread.sleep(500);
+                            s.cancel();
+                        } catch (Exception e) {
+                            throw new RuntimeException(e);
+                        }
+                    });
+                    SQLException e = assertThrows(SQLException.class, () -> s.execute("select pg_sleep(30)"));
+                    assertEquals("57014", e.getSQLState());
+                    canceller.join();
+                }
+                assertEquals(1, scalar(c, "select 1"));
+            }
+            proxy.takeBack("steered");
+            assertFalse(proxy.handedOff("steered"));
+            try (Connection c = jdbc(port, "postgres")) {
+                assertEquals(compute.port, inetServerPort(c), "relayed again once taken back");
+            }
+            assertTrue(proxy.metrics().contains("pgbranch_proxy_handoffs_total{result=\"steered\"} "), proxy.metrics());
+        } finally {
+            proxy.closeBranchPort("steered");
+        }
+    }
+
+    @Test
+    void aHandOffWithoutTheComputesListenerIsRefusedAndThePortStaysRelayed() throws Exception {
+        int port = proxy.openBranchPort("shared", 0);
+        try {
+            // Our own pid holds no socket on the compute's port.
+            assertFalse(proxy.handOff("shared", ProcessHandle.current().pid(), pg.compute("shared").port));
+            assertFalse(proxy.handedOff("shared"));
+            try (Connection c = jdbc(port, "postgres")) {
+                assertEquals(pg.compute("shared").port, inetServerPort(c));
+            }
+        } finally {
+            proxy.closeBranchPort("shared");
+        }
+    }
+
+    private long routedConnections(String branch) {
+        String prefix = "pgbranch_proxy_connections_total{branch=\"" + branch + "\"} ";
+        return proxy.metrics().lines().filter(l -> l.startsWith(prefix))
+                .mapToLong(l -> Long.parseLong(l.substring(prefix.length()))).sum();
     }
 
     @Test

@@ -180,6 +180,23 @@ final class PostgresBranches implements ComputeDirectory, AutoCloseable {
         }
     }
 
+    /** Turns on the branch server's own TLS with {@code certificate} and {@code key} (PEM), from its next start. */
+    void enableTls(String branch, Path certificate, Path key) throws IOException {
+        Path dir = computes.get(branch).dataDir;
+        for (Path[] copy : new Path[][] {{certificate, dir.resolve("server.crt")}, {key, dir.resolve("server.key")}}) {
+            Files.copy(copy[0], copy[1], java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.setPosixFilePermissions(copy[1], java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            chownToPostgres(copy[1]);
+        }
+        Files.writeString(dir.resolve("postgresql.conf"), "ssl = on\n", StandardCharsets.UTF_8,
+                java.nio.file.StandardOpenOption.APPEND);
+    }
+
+    /** The postmaster's pid, from the first line of its postmaster.pid. */
+    long postmasterPid(String branch) throws IOException {
+        return Long.parseLong(Files.readAllLines(computes.get(branch).dataDir.resolve("postmaster.pid")).getFirst().strip());
+    }
+
     Path bin() {
         return bin;
     }
