@@ -133,6 +133,16 @@ final class BranchDirectory implements ComputeDirectory, ClientEndpoints, AutoCl
     }
 
     @Override
+    public void computeStarted(String routingName, long pid, int computePort) {
+        proxy.handOff(routingName, pid, computePort);
+    }
+
+    @Override
+    public void computeStopping(String routingName) {
+        proxy.takeBack(routingName);
+    }
+
+    @Override
     public int routingPort() {
         return proxy.routingPort();
     }

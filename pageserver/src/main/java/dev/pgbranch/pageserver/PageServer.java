@@ -22,6 +22,7 @@ import dev.pgbranch.pageserver.review.SchemaReview;
 import dev.pgbranch.pageserver.timetravel.TimeTravel;
 import dev.pgbranch.proxy.PgProxy;
 import dev.pgbranch.proxy.ProxyConfig;
+import dev.pgbranch.proxy.SelfSignedCertificate;
 import dev.pgbranch.storage.PageStore;
 import dev.pgbranch.storage.StoreOptions;
 
@@ -90,7 +91,8 @@ public final class PageServer implements AutoCloseable {
      * @param proxyPort the proxy's routing port, 0 for any free port (written to {@code server.json})
      * @param idleTimeout a compute without client connections for this long is stopped
      * @param wakeTimeout a client waiting longer for its compute to start gets FATAL 57P03
-     * @param tlsCertificate PEM certificate chain the proxy presents, or null for a self-signed one
+     * @param tlsCertificate PEM certificate chain the proxy and the computes present, or null for a
+     *     self-signed one generated at the first start into {@code tls/} of the data directory
      * @param tlsPrivateKey PEM PKCS#8 key of {@code tlsCertificate}, or null
      * @param gcInterval time between two garbage collection rounds
      */
@@ -114,9 +116,30 @@ public final class PageServer implements AutoCloseable {
                     tlsPrivateKey, gcInterval);
         }
 
-        ProxyConfig proxyConfig() {
-            ProxyConfig config = ProxyConfig.defaults(proxyPort).withIdleTimeout(idleTimeout).withWakeDeadline(wakeTimeout);
-            return tlsCertificate == null ? config : config.withTls(tlsCertificate, tlsPrivateKey);
+        /** The proxy's settings, presenting {@code tls} (the configured certificate or the generated one). */
+        ProxyConfig proxyConfig(Path[] tls) {
+            return ProxyConfig.defaults(proxyPort).withIdleTimeout(idleTimeout).withWakeDeadline(wakeTimeout)
+                    .withTls(tls[0], tls[1]);
+        }
+
+        /**
+         * The certificate and key the proxy and the computes present: the configured ones, or a
+         * self-signed pair generated at the first start into {@code tls/} of the data directory.
+         */
+        Path[] tlsFiles(Path dataDirectory) throws IOException {
+            if (tlsCertificate != null) {
+                return new Path[] {tlsCertificate, tlsPrivateKey};
+            }
+            Path directory = dataDirectory.resolve("tls");
+            Path cert = directory.resolve("server.crt");
+            Path key = directory.resolve("server.key");
+            if (!Files.exists(cert) || !Files.exists(key)) {
+                Files.createDirectories(directory, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                Files.deleteIfExists(cert);
+                Files.deleteIfExists(key);
+                SelfSignedCertificate.write(cert, key, "pgbranch");
+            }
+            return new Path[] {cert, key};
         }
     }
 
@@ -166,11 +189,13 @@ public final class PageServer implements AutoCloseable {
                     + catalogFile + " from a backup");
         }
 
+        Path[] tls = config.tlsFiles(dataDirectory);
         ComputeUser user;
         ComputeManager computes;
         try {
             user = ComputeUser.detect();
             computes = new ComputeManager(store, dataDirectory.resolve("run"), PostgresInstallation.detect(), user);
+            computes.serveTls(tls[0], tls[1]);
         } catch (ComputeException e) {
             throw new IOException(e.getMessage(), e);
         }
@@ -194,7 +219,7 @@ public final class PageServer implements AutoCloseable {
 
         // After the computes (closed after it: a closing proxy leaves computes as they are) and
         // before the API, so every branch's port is open before anyone can ask for its URI.
-        BranchDirectory directory = new BranchDirectory(branches, config.proxyConfig(),
+        BranchDirectory directory = new BranchDirectory(branches, config.proxyConfig(tls),
                 new TimeTravel(branches, store, computes, TimeTravel.DEFAULT_MAX_COMPUTES, config.idleTimeout()));
         resources.push(directory); // closed after the proxy: removes the time-travel computes and timelines
         proxy = directory.proxy();

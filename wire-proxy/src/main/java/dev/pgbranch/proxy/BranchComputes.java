@@ -128,6 +128,11 @@ final class BranchComputes {
 
     /** A connection to the compute failed: it may have gone away, so the next wake counts as cold. */
     void unreachable(String branch) {
+        stopped(branch);
+    }
+
+    /** The compute was stopped by someone else (the server's idle sweep, a reset): the next wake counts as cold. */
+    void stopped(String branch) {
         State s = states.get(branch);
         if (s != null) {
             synchronized (s) {

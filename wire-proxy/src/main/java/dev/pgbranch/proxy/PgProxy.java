@@ -135,6 +135,7 @@ public final class PgProxy implements AutoCloseable {
         PortSteering.Steering steering = steered.remove(branch);
         if (steering != null) {
             steering.close();
+            computes.stopped(branch);
         }
     }
 

@@ -45,6 +45,9 @@ final class Metrics {
         StringBuilder out = new StringBuilder(1024);
         gauge(out, "pgbranch_branches", "Branches in all projects.", branches.branchCount());
         gauge(out, "pgbranch_computes_running", "Postgres computes currently running.", branches.runningComputes());
+        counter(out, "pgbranch_compute_idle_stops_total", "Computes the server stopped after the idle timeout without "
+                + "client connections (those the proxy does not see: handed-off branch ports, computes it did not wake).",
+                branches.idleStops());
         StoreStats stats = storeStats.get();
         gauge(out, "pgbranch_store_timelines", "Live timelines in the storage engine.", stats.timelines());
         gauge(out, "pgbranch_store_layer_files", "Live layer files.", stats.layerFiles());

@@ -83,6 +83,7 @@ public final class BranchService {
     private final ProjectSecrets secrets;
     private final IntPredicate portAvailable;
     private volatile ClientEndpoints endpoints = ClientEndpoints.NONE;
+    private final java.util.concurrent.atomic.LongAdder idleStops = new java.util.concurrent.atomic.LongAdder();
     /** Compute key -> System.nanoTime() of the last start or wake, so an idle stop never races a wake. */
     private final Map<String, Long> lastStart = new ConcurrentHashMap<>();
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
@@ -399,7 +400,7 @@ public final class BranchService {
         try {
             Branch branch = branch(project, branchName);
             checkDeletable(project, catalog.state().project(project).orElseThrow(), branch);
-            computes.stop(computeKey(project, branchName));
+            stop(project, branchName);
             catalog.update(s -> {
                 Project p = s.project(project).orElseThrow(() -> notFoundProject(project));
                 Branch current = p.branch(branchName).orElseThrow(() -> notFound(project, branchName));
@@ -683,7 +684,7 @@ public final class BranchService {
         ReentrantLock lock = lock(project, branchName);
         try {
             branch(project, branchName);
-            computes.stop(computeKey(project, branchName));
+            stop(project, branchName);
             return updated(project, branchName.value());
         } finally {
             lock.unlock();
@@ -707,7 +708,8 @@ public final class BranchService {
             if (!exists || computes.running(key).isEmpty()) {
                 return;
             }
-            computes.stop(key);
+            stop(project, name);
+            idleStops.increment();
             LOG.log(System.Logger.Level.INFO, "stopped the compute of branch {0}/{1}: no client connection for {2}; "
                     + "the next connection starts it again", project, name, idleTimeout);
         } finally {
@@ -715,8 +717,16 @@ public final class BranchService {
         }
     }
 
-    /** A running compute: its branch and internal port. */
-    record RunningCompute(String project, BranchName branch, String key, int port) {
+    /** Computes {@link #suspendIdle} stopped, for metrics. */
+    public long idleStops() {
+        return idleStops.sum();
+    }
+
+    /**
+     * A running compute: its branch, internal port, and the branch's stable port (a session the
+     * kernel handed to the compute keeps the port the client dialled as its local port).
+     */
+    record RunningCompute(String project, BranchName branch, String key, int port, int branchPort) {
     }
 
     /** Every running compute of every branch. */
@@ -725,7 +735,7 @@ public final class BranchService {
         for (Project p : catalog.state().projects().values()) {
             for (Branch b : p.branches().values()) {
                 String key = computeKey(p.name(), b.name());
-                computes.running(key).ifPresent(c -> out.add(new RunningCompute(p.name(), b.name(), key, c.port())));
+                computes.running(key).ifPresent(c -> out.add(new RunningCompute(p.name(), b.name(), key, c.port(), b.port())));
             }
         }
         return out;
@@ -842,6 +852,7 @@ public final class BranchService {
             try {
                 Compute started = computes.start(key, branch.timeline(), freeInternalPort());
                 lastStart.put(key, System.nanoTime());
+                endpoints.computeStarted(new RoutingName(project, branch.name()).toString(), started.pid(), started.port());
                 return started;
             } catch (ComputeException e) {
                 // The port was free when picked; another process may bind it before Postgres does.
@@ -854,6 +865,18 @@ public final class BranchService {
                         + "' did not start: " + e.getMessage(), e);
             }
         }
+    }
+
+    /**
+     * Stops the branch's compute (no-op if stopped), after sending new connections of its port
+     * back to the proxy. Caller holds the branch's lock.
+     */
+    private void stop(String project, BranchName name) {
+        String key = computeKey(project, name);
+        if (computes.running(key).isPresent()) {
+            endpoints.computeStopping(new RoutingName(project, name).toString());
+        }
+        computes.stop(key);
     }
 
     /** A loopback port nothing listens on right now, from the kernel's ephemeral range. */
@@ -1044,7 +1067,7 @@ public final class BranchService {
                                        boolean reset, boolean backup) {
         String key = computeKey(project, branch.name());
         boolean wasRunning = computes.running(key).isPresent();
-        computes.stop(key);
+        stop(project, branch.name());
         BranchName[] kept = new BranchName[1];
         try {
             Instant now = Instant.now();

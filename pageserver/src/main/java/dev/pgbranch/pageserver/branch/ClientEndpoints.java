@@ -40,6 +40,18 @@ public interface ClientEndpoints {
     /** Stops accepting new connections on the branch's port; no-op if it has none. */
     void closeBranchPort(String routingName);
 
+    /**
+     * The branch's compute started: process {@code pid} listens on 127.0.0.1:{@code computePort}.
+     * The proxy then hands the branch's port to it where the kernel allows (new connections reach
+     * the postmaster directly). Must not throw; the default does nothing.
+     */
+    default void computeStarted(String routingName, long pid, int computePort) {
+    }
+
+    /** The branch's compute is about to stop: new connections to its port go to the proxy again. */
+    default void computeStopping(String routingName) {
+    }
+
     /** The port where the branch is named in the connection, or 0 if there is none. */
     int routingPort();
 }

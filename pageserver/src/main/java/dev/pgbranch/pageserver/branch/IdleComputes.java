@@ -16,9 +16,12 @@ import java.util.concurrent.TimeUnit;
  * never routed a client to them (started by {@code compute start}, {@code connect --start} or
  * another part of the server): the proxy's own idle timer only covers computes it woke. Every
  * {@code idleTimeout / 4} (between 250 ms and 30 s) it counts the established TCP connections
- * to each running compute's internal port ({@link TcpConnections}); a compute seen without any
+ * to each running compute's internal port and to its branch's stable port (sessions the kernel
+ * handed to the compute keep the port the client dialled; {@link TcpConnections}); a compute seen without any
  * at every round for the whole idle timeout, and not started or woken since, is stopped with
- * {@link BranchService#suspendIdle}. The next connection through the proxy starts it again.
+ * {@link BranchService#suspendIdle}. The next connection through the proxy starts it again. For a
+ * branch whose port is handed to its compute this is the only idle suspend: the proxy sees none
+ * of those clients.
  *
  * <p>Runs on a daemon thread of its own; a failed round is logged and the next one retries.
  * Thread-safe: its state is touched by that thread only.
@@ -57,7 +60,7 @@ public final class IdleComputes implements AutoCloseable {
             Set<String> seen = new HashSet<>();
             for (BranchService.RunningCompute compute : running) {
                 seen.add(compute.key());
-                if (connections.getOrDefault(compute.port(), 0) > 0) {
+                if (connections.getOrDefault(compute.port(), 0) + connections.getOrDefault(compute.branchPort(), 0) > 0) {
                     idleSince.remove(compute.key());
                     continue;
                 }

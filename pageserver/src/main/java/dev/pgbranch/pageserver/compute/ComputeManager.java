@@ -76,6 +76,8 @@ public final class ComputeManager implements AutoCloseable {
     private final ExecutorService reaper = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("compute-reaper-", 0).factory());
     private volatile Duration startTimeout = Duration.ofMinutes(5);
+    /** The compute user's copies of the server certificate and key, or null: computes without TLS. */
+    private volatile Path[] tls;
     private volatile boolean closed;
 
     /** A compute this manager started and has not stopped. */
@@ -107,6 +109,31 @@ public final class ComputeManager implements AutoCloseable {
     /** How long {@link #start} waits for a compute to accept connections (crash recovery included). */
     public void startTimeout(Duration timeout) {
         this.startTimeout = timeout;
+    }
+
+    /**
+     * Computes started from now on serve TLS themselves ({@code ssl=on}) with this PEM certificate
+     * chain and key: clients whose branch port the kernel hands to a compute see the same
+     * certificate as through the proxy. The files are copied for the compute user (the key 0600,
+     * as Postgres demands) into the run directory.
+     */
+    public void serveTls(Path certificate, Path key) throws ComputeException {
+        try {
+            Path directory = layout.root().resolve("tls");
+            Files.createDirectories(directory);
+            Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwx------"));
+            user.own(directory);
+            Path cert = directory.resolve("server.crt");
+            Path privateKey = directory.resolve("server.key");
+            for (Path[] copy : new Path[][] {{certificate, cert}, {key, privateKey}}) {
+                Files.copy(copy[0], copy[1], java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                Files.setPosixFilePermissions(copy[1], PosixFilePermissions.fromString("rw-------"));
+                user.own(copy[1]);
+            }
+            tls = new Path[] {cert, privateKey};
+        } catch (IOException e) {
+            throw new ComputeException("cannot give the computes the TLS certificate: " + e.getMessage(), e);
+        }
     }
 
     public PostgresInstallation postgres() {
@@ -262,9 +289,14 @@ public final class ComputeManager implements AutoCloseable {
                 throw new ComputeException("timeline " + timeline.id() + " holds no database cluster (PG_VERSION missing)");
             }
             appendMarker(logFile, "starting compute " + key + " (timeline " + timeline.id() + ", port " + port + ")");
-            List<String> command = List.of(postgres.tool("postgres").toString(), "-D", mountpoint.toString(),
+            List<String> command = new ArrayList<>(List.of(postgres.tool("postgres").toString(), "-D", mountpoint.toString(),
                     "-p", Integer.toString(port), "-c", "listen_addresses=127.0.0.1",
-                    "-c", "unix_socket_directories=" + socketDirectory);
+                    "-c", "unix_socket_directories=" + socketDirectory));
+            Path[] certificate = tls;
+            if (certificate != null) {
+                command.addAll(List.of("-c", "ssl=on", "-c", "ssl_cert_file=" + certificate[0],
+                        "-c", "ssl_key_file=" + certificate[1]));
+            }
             ProcessBuilder builder = new ProcessBuilder(user.command(command))
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))

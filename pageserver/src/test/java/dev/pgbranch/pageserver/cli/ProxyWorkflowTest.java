@@ -143,7 +143,9 @@ class ProxyWorkflowTest {
 
         String metrics = server.metrics();
         assertTrue(metric(metrics, "pgbranch_proxy_wakes_total{branch=\"proxy/wake\"}") >= 2, metrics);
-        assertTrue(metric(metrics, "pgbranch_proxy_suspends_total{branch=\"proxy/wake\"}") >= 1, metrics);
+        // The proxy suspends what it relays; the server's idle sweep what the kernel handed to the compute.
+        assertTrue(metric(metrics, "pgbranch_proxy_suspends_total{branch=\"proxy/wake\"}")
+                + metric(metrics, "pgbranch_compute_idle_stops_total") >= 1, metrics);
         assertTrue(metric(metrics, "pgbranch_proxy_connections_total{branch=\"proxy/wake\"}") >= 3, metrics);
         assertTrue(metric(metrics, "pgbranch_proxy_wake_seconds_count{branch=\"proxy/wake\"}") >= 2, metrics);
         assertTrue(metric(metrics,
@@ -191,9 +193,16 @@ class ProxyWorkflowTest {
         String uri = server.cliOk("connect", "development").strip();
         Properties require = credentials(uri);
         require.setProperty("sslmode", "require");
-        double before = metric(server.metrics(), "pgbranch_proxy_tls_handshakes_total");
+        // On the branch port TLS is the proxy's, or the compute's own once the port is handed to it.
         try (Connection c = DriverManager.getConnection(jdbcUrl(uri), require); Statement sql = c.createStatement()) {
             assertEquals(1, queryLong(sql, "SELECT 1"));
+        }
+        String routing = server.cliOk("connect", "development", "--routing").strip();
+        Properties routingRequire = credentials(routing);
+        routingRequire.setProperty("sslmode", "require");
+        double before = metric(server.metrics(), "pgbranch_proxy_tls_handshakes_total");
+        try (Connection c = DriverManager.getConnection(jdbcUrl(routing), routingRequire)) {
+            assertEquals(1, queryLong(c.createStatement(), "SELECT 1"));
         }
         assertTrue(metric(server.metrics(), "pgbranch_proxy_tls_handshakes_total") > before, "sslmode=require did TLS");
 
@@ -212,6 +221,8 @@ class ProxyWorkflowTest {
             assertEquals(0, openssl.exitValue(), output);
             tls.start("--tls-cert", cert.toString(), "--tls-key", key.toString());
             JsonNode connection = tls.cliJson("connect", "development");
+            // Started, so that the branch port is served by the compute itself: it presents the same certificate.
+            tls.cliOk("compute", "start", "development");
             for (String target : new String[] {connection.path("uri").asText(), connection.path("routingUri").asText()}) {
                 Properties verify = credentials(target);
                 verify.setProperty("sslmode", "verify-full");
@@ -299,6 +310,67 @@ class ProxyWorkflowTest {
             assertEquals(queryLong(sql, "SELECT count(*) FROM parent_rows"), countOn(developmentUri, "parent_rows"),
                     "exactly the parent's rows");
             assertTrue(queryLong(sql, "SELECT count(*) FROM parent_rows WHERE id = 2") == 1, "the parent's latest row");
+        }
+        server.rememberComputePids();
+    }
+
+    /**
+     * While a branch's compute runs, the kernel hands its port to the postmaster (BPF sk_lookup):
+     * the session's server port is the branch port itself, not the compute's internal one the
+     * proxy would connect to. Suspended or being reset, the proxy's listener takes the port again.
+     */
+    @Test
+    void aRunningBranchsPortIsServedByItsComputeDirectlyWithTlsCancelIdleSuspendAndReset() throws Exception {
+        JsonNode branch = server.cliJson("branch", "create", "proxy/handoff", "--parent", "development");
+        int port = branch.path("port").asInt();
+        String uri = server.cliOk("connect", "proxy/handoff").strip();
+        long internalPort;
+        try (Connection woken = connect(uri); Statement sql = woken.createStatement()) {
+            internalPort = queryLong(sql, "SELECT current_setting('port')::int");
+            assertEquals(internalPort, queryLong(sql, "SELECT inet_server_port()"), "the waking session is relayed");
+            sql.execute("CREATE TABLE handed (id int)");
+        }
+        try (Connection c = connect(uri); Statement sql = c.createStatement()) {
+            assertEquals(port, queryLong(sql, "SELECT inet_server_port()"), "served by the compute's own socket");
+            assertEquals(queryLong(sql, "SELECT pg_backend_pid()"), c.unwrap(org.postgresql.PGConnection.class).getBackendPID());
+            // Cancel goes to the branch port, so straight to the postmaster.
+            Thread canceller = Thread.ofVirtual().start(() -> {
+                try {
+                    Thread.sleep(500);
+                    sql.cancel();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            SQLException cancelled = assertThrows(SQLException.class, () -> sql.execute("SELECT pg_sleep(30)"));
+            assertEquals("57014", cancelled.getSQLState());
+            canceller.join();
+            // TLS is the compute's own, with the server's certificate.
+            Properties require = credentials(uri);
+            require.setProperty("sslmode", "require");
+            try (Connection tls = DriverManager.getConnection(jdbcUrl(uri), require); Statement t = tls.createStatement()) {
+                assertEquals(port, queryLong(t, "SELECT inet_server_port()"));
+                assertEquals(1, queryLong(t, "SELECT count(*) FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl"));
+            }
+            // The proxy sees none of these clients; the server's idle sweep counts them.
+            Thread.sleep(IDLE.plusSeconds(3).toMillis());
+            assertEquals("running", state("proxy/handoff"), "not suspended while a handed-off client is connected");
+            assertEquals(0, queryLong(sql, "SELECT count(*) FROM handed"));
+
+            JsonNode reset = server.cliJson("branch", "reset", "proxy/handoff");
+            assertEquals("running", reset.path("computeState").asText());
+            assertThrows(SQLException.class, () -> queryLong(sql, "SELECT 1"), "the old compute's clients are dropped");
+        }
+        assertEquals(uri, server.cliOk("connect", "proxy/handoff").strip(), "same connection string after reset");
+        try (Connection c = connect(uri); Statement sql = c.createStatement()) {
+            assertEquals(port, queryLong(sql, "SELECT inet_server_port()"), "the reset compute is handed the port");
+            assertNull(queryString(sql, "SELECT to_regclass('handed')::text"), "the parent's state");
+        }
+        assertTrue(metric(server.metrics(), "pgbranch_proxy_handoffs_total{result=\"steered\"}") >= 2);
+        awaitState("proxy/handoff", "suspended", Duration.ofSeconds(90));
+        // Suspended: the proxy's listener takes the port and wakes the compute.
+        try (Connection c = connect(uri); Statement sql = c.createStatement()) {
+            assertNotEquals(port, queryLong(sql, "SELECT inet_server_port()"), "relayed while waking");
         }
         server.rememberComputePids();
     }
