@@ -238,7 +238,8 @@ public final class PageServer implements AutoCloseable {
         idle.start();
 
         token = ApiToken.loadOrCreate(dataDirectory.resolve(ApiToken.FILE_NAME));
-        api = new ApiServer(branches, token, config.apiPort(), store::stats, proxy::metrics);
+        api = new ApiServer(branches, token, config.apiPort(), store::stats,
+                () -> computes.fuseRequests().render() + proxy.metrics());
         SchemaReview review = new SchemaReview(branches, catalog, store, computes);
         api.schemaRoutes(new SchemaRoutes(review, new DataReview(review, branches, store, computes)));
         api.garbageCollector(gc);

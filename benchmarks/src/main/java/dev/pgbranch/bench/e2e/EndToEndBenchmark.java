@@ -769,7 +769,7 @@ public final class EndToEndBenchmark {
 
     private void throughput(int scale) {
         progress.step("pgbench TPS A/B at scale " + scale + ": " + options.rounds() + " rounds x TPC-B and -S x pgbranch, "
-                + "its compute, plain; -T " + options.seconds(), 6L * options.rounds() * (options.seconds() + 1) + 5);
+                + "its compute, the routing port, PgBouncer, plain; -T " + options.seconds(), 10L * options.rounds() * (options.seconds() + 1) + 5);
         String name = "bench/tps";
         server.create(name, "development");
         Endpoint branch = awake(name);
@@ -780,20 +780,50 @@ public final class EndToEndBenchmark {
                 branch.parameters());
         Sql.execute("CREATE DATABASE tps_copy", admin(), "CREATE DATABASE tps_copy TEMPLATE " + source(scale));
         Endpoint copy = plain.endpoint("tps_copy");
-        Map<String, Endpoint> sides = Map.of("pgbranch", branch, "compute", compute, "plain", copy);
+        // The routing port relays every session (options=branch=): the proxy's own path, while the
+        // branch port of a running compute is handed to the compute by the kernel where it can be.
+        Endpoint routing = server.routingConnection(name);
+        Map<String, Endpoint> sides = new LinkedHashMap<>(Map.of("pgbranch", branch, "compute", compute, "routing", routing,
+                "plain", copy));
+        // The relay reference: PgBouncer (session mode) in front of the same compute's internal port.
+        PgBouncer bouncer = null;
+        if (PgBouncer.installed()) {
+            bouncer = PgBouncer.start(compute, root.resolve("pgbouncer-s" + scale));
+            PgBouncer started = bouncer;
+            cleanup.push("stop pgbouncer", started::close);
+            sides.put("pgbouncer", bouncer.endpoint().withDatabase(compute.database()));
+        } else {
+            log("  " + PgBouncer.BINARY + " is not installed (apt-get install pgbouncer): no relay reference row");
+        }
+        List<String> sideNames = new ArrayList<>(List.of("pgbranch", "compute", "routing"));
+        if (bouncer != null) {
+            sideNames.add("pgbouncer");
+        }
+        sideNames.add("plain");
         Map<String, List<Pgbench.Run>> runs = new LinkedHashMap<>();
+        Map<String, String> fuseCost = new LinkedHashMap<>();
         for (int round = 1; round <= options.rounds(); round++) {
             for (boolean selectOnly : new boolean[] {false, true}) {
                 // Alternate: pgbranch first in odd rounds, the plain cluster first in even ones.
-                List<String> order = round % 2 == 1 ? List.of("pgbranch", "compute", "plain")
-                        : List.of("plain", "compute", "pgbranch");
+                List<String> order = new ArrayList<>(sideNames);
+                if (round % 2 == 0) {
+                    java.util.Collections.reverse(order);
+                }
                 for (String side : order) {
                     log("  pgbench " + (selectOnly ? "-S" : "TPC-B") + " -c " + options.clients() + " -j " + options.threads()
                             + " -T " + options.seconds() + " on " + side + " (round " + round + "/" + options.rounds()
                             + ", s=" + scale + ")");
+                    boolean onFuse = side.equals("pgbranch") || side.equals("compute");
+                    Map<String, Long> fuseBefore = onFuse ? server.fuseRequests() : Map.of();
                     Pgbench.Run run = pgbench.run(sides.get(side), options.clients(), options.threads(),
                             options.seconds(), selectOnly);
                     log(String.format(Locale.ROOT, "  tps %.1f, latency %.3f ms", run.tps(), run.latencyMillis()));
+                    if (onFuse) {
+                        // pgbench's vacuum and connection setup fall inside too: an upper bound per transaction.
+                        String perTx = fusePerTransaction(fuseBefore, server.fuseRequests(), run.tps() * options.seconds());
+                        log("  FUSE requests per transaction: " + perTx);
+                        fuseCost.merge((selectOnly ? "-S" : "-tpcb"), perTx, (a, b) -> b);
+                    }
                     runs.computeIfAbsent(side + (selectOnly ? "-S" : "-tpcb"), k -> new ArrayList<>()).add(run);
                     server.rememberComputePids();
                 }
@@ -803,6 +833,7 @@ public final class EndToEndBenchmark {
             String mode = selectOnly ? "-S" : "-tpcb";
             List<Pgbench.Run> a = runs.get("pgbranch" + mode);
             List<Pgbench.Run> direct = runs.get("compute" + mode);
+            List<Pgbench.Run> relayed = runs.get("routing" + mode);
             List<Pgbench.Run> b = runs.get("plain" + mode);
             String workload = selectOnly ? "select-only (-S)" : "TPC-B (default script)";
             String rows = selectOnly ? "tps_select_only" : "tps_tpcb";
@@ -815,7 +846,23 @@ public final class EndToEndBenchmark {
             add(rows + "_direct_s" + scale, meanTps(direct), meanTps(b), "tps",
                     "pgbench " + workload + " on the same branch's compute at its internal port (no proxy: not a user "
                             + "path, it splits the gap between the proxy and the FUSE-backed compute)",
-                    reference, how + "; pgbranch " + describe(direct) + "; reference " + describe(b));
+                    reference, how + "; pgbranch " + describe(direct) + "; reference " + describe(b)
+                            + "; FUSE requests per transaction (last run on the compute's mount) "
+                            + fuseCost.getOrDefault(mode, "not reported"));
+            add(rows + "_routing_s" + scale, meanTps(relayed), meanTps(b), "tps",
+                    "pgbench " + workload + " on the same branch through the proxy's routing port (options=branch=, "
+                            + "every session relayed)",
+                    reference, how + "; pgbranch " + describe(relayed) + "; reference " + describe(b));
+            if (bouncer != null) {
+                List<Pgbench.Run> bounced = runs.get("pgbouncer" + mode);
+                add(rows + "_pgbouncer_s" + scale, meanTps(bounced), meanTps(b), "tps",
+                        "pgbench " + workload + " through PgBouncer " + "(Debian package, session mode) in front of the same "
+                                + "compute's internal port: the relay reference for the routing port",
+                        reference, how + "; pgbouncer " + describe(bounced) + "; reference " + describe(b));
+            }
+        }
+        if (bouncer != null) {
+            bouncer.close();
         }
         server.delete(name);
         Sql.execute("DROP DATABASE tps_copy", admin(), "DROP DATABASE tps_copy");
@@ -1049,6 +1096,22 @@ public final class EndToEndBenchmark {
 
     private static double seconds(long nanos) {
         return nanos / 1e9;
+    }
+
+    /** "4.21 (write 1.90, fsync 1.02, ...)": requests per transaction over one run, largest first. */
+    private static String fusePerTransaction(Map<String, Long> before, Map<String, Long> after, double transactions) {
+        if (after.isEmpty() || transactions <= 0) {
+            return "not reported";
+        }
+        List<Map.Entry<String, Long>> deltas = after.entrySet().stream()
+                .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+                .filter(e -> e.getValue() > 0)
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .toList();
+        long total = deltas.stream().mapToLong(Map.Entry::getValue).sum();
+        return String.format(Locale.ROOT, "%.2f (%s)", total / transactions, deltas.stream()
+                .map(e -> String.format(Locale.ROOT, "%s %.2f", e.getKey(), e.getValue() / transactions))
+                .collect(Collectors.joining(", ")));
     }
 
     private static double meanTps(List<Pgbench.Run> runs) {

@@ -174,10 +174,19 @@ final class PgbranchServer implements AutoCloseable {
 
     /** The branch's connection as the API hands it to users ({@code uri} is what {@code pgbranch connect} prints). */
     Endpoint connection(String name) {
+        return connection(name, "uri");
+    }
+
+    /** The branch through the proxy's routing port ({@code routingUri}: the relay, {@code options=branch=}). */
+    Endpoint routingConnection(String name) {
+        return connection(name, "routingUri");
+    }
+
+    private Endpoint connection(String name, String field) {
         JsonNode node = call("GET", branch(name) + "/connection", null, 200);
-        String uri = node.path("uri").asText("");
+        String uri = node.path(field).asText("");
         if (uri.isEmpty()) {
-            throw new BenchException("the connection of " + name + " has no uri: " + node.toString().replaceAll(
+            throw new BenchException("the connection of " + name + " has no " + field + ": " + node.toString().replaceAll(
                     "\"password\"\\s*:\\s*\"[^\"]*\"", "\"password\":\"***\""));
         }
         return Endpoint.parse(uri);
@@ -210,11 +219,38 @@ final class PgbranchServer implements AutoCloseable {
         return "/v1/projects/default/branches/" + URLEncoder.encode(name, StandardCharsets.UTF_8);
     }
 
+    /** {@code /metrics}: the server's Prometheus text. */
+    String metricsText() {
+        return send("GET", "/metrics", null, 200, CALL_TIMEOUT);
+    }
+
+    /**
+     * The server's {@code pgbranch_fuse_requests_total} by operation, or empty if it has none.
+     */
+    Map<String, Long> fuseRequests() {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^pgbranch_fuse_requests_total\\{op=\"([a-z_]+)\"\\} (\\d+)$")
+                .matcher(metricsText());
+        while (m.find()) {
+            out.put(m.group(1), Long.parseLong(m.group(2)));
+        }
+        return out;
+    }
+
     private JsonNode call(String method, String path, String body, int expectedStatus) {
         return call(method, path, body, expectedStatus, CALL_TIMEOUT);
     }
 
     private JsonNode call(String method, String path, String body, int expectedStatus, Duration timeout) {
+        String text = send(method, path, body, expectedStatus, timeout);
+        try {
+            return text.isBlank() ? JSON.createObjectNode() : JSON.readTree(text);
+        } catch (IOException e) {
+            throw new BenchException(method + " " + path + " answered non-JSON: " + text, e);
+        }
+    }
+
+    private String send(String method, String path, String body, int expectedStatus, Duration timeout) {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(api + path)).timeout(timeout)
                 .header("Authorization", "Bearer " + token)
                 .header("Content-Type", "application/json")
@@ -234,11 +270,7 @@ final class PgbranchServer implements AutoCloseable {
         if (!ok) {
             throw new BenchException(method + " " + path + " answered " + status + ": " + response.body());
         }
-        try {
-            return response.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(response.body());
-        } catch (IOException e) {
-            throw new BenchException(method + " " + path + " answered non-JSON: " + response.body(), e);
-        }
+        return response.body();
     }
 
     // ------------------------------------------------------------------------------ stop

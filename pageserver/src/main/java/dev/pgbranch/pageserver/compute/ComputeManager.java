@@ -1,6 +1,7 @@
 package dev.pgbranch.pageserver.compute;
 
 import dev.pgbranch.pageserver.fuse.FuseMount;
+import dev.pgbranch.pageserver.fuse.FuseRequests;
 import dev.pgbranch.pageserver.fuse.MountOptions;
 import dev.pgbranch.storage.NoSuchTimelineException;
 import dev.pgbranch.storage.PageStore;
@@ -76,6 +77,7 @@ public final class ComputeManager implements AutoCloseable {
     private final ExecutorService reaper = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("compute-reaper-", 0).factory());
     private volatile Duration startTimeout = Duration.ofMinutes(5);
+    private final FuseRequests fuseRequests = new FuseRequests();
     /** The compute user's copies of the server certificate and key, or null: computes without TLS. */
     private volatile Path[] tls;
     private volatile boolean closed;
@@ -134,6 +136,11 @@ public final class ComputeManager implements AutoCloseable {
         } catch (IOException e) {
             throw new ComputeException("cannot give the computes the TLS certificate: " + e.getMessage(), e);
         }
+    }
+
+    /** FUSE requests answered by every mount of this manager since it started. */
+    public FuseRequests fuseRequests() {
+        return fuseRequests;
     }
 
     public PostgresInstallation postgres() {
@@ -560,7 +567,7 @@ public final class ComputeManager implements AutoCloseable {
             FuseMount.unmountStale(mountpoint); // left by a crash; its compute is gone
         }
         return FuseMount.mount(timeline, mountpoint,
-                MountOptions.ownedBy(user.uid(), user.gid()).withCapacityFrom(layout.root()));
+                MountOptions.ownedBy(user.uid(), user.gid()).withCapacityFrom(layout.root()), fuseRequests);
     }
 
     private void prepareSocketDirectory(Path directory) throws IOException {

@@ -91,6 +91,12 @@ public final class FuseMount implements AutoCloseable {
      * @throws IOException if the mount fails (no /dev/fuse, busy mountpoint, missing libfuse3)
      */
     public static FuseMount mount(Timeline timeline, Path mountpoint, MountOptions options) throws IOException {
+        return mount(timeline, mountpoint, options, null);
+    }
+
+    /** As above, counting every request the mount answers in {@code requests} (null: none). */
+    public static FuseMount mount(Timeline timeline, Path mountpoint, MountOptions options, FuseRequests requests)
+            throws IOException {
         Objects.requireNonNull(timeline, "timeline");
         Objects.requireNonNull(options, "options");
         Files.createDirectories(mountpoint);
@@ -116,7 +122,7 @@ public final class FuseMount implements AutoCloseable {
                 builder.errno());
         Fuse fuse;
         try {
-            fuse = builder.build(filesystem);
+            fuse = builder.build(requests == null ? filesystem : new CountingOperations(filesystem, requests));
         } catch (UnsatisfiedLinkError e) {
             throw new IOException("cannot load " + library + ": " + e.getMessage(), e);
         }
