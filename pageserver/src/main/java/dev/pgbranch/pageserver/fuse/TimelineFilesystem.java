@@ -49,9 +49,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * hidden name maps to the inode until the last handle is released, later writes and attribute
  * changes to it are dropped (no name reaches them) and getattr reports its last attributes.
  *
- * <p>Durability: {@code fsync}, {@code fdatasync}, {@code fsyncdir} and {@code flush} (close) all
- * call {@link Timeline#sync()}, which group-commits the store's ingest log. With the kernel
- * writeback cache on, the kernel sends its dirty pages for the file before the FSYNC request, so
+ * <p>Durability: {@code fsync}, {@code fdatasync} and {@code fsyncdir} call {@link Timeline#sync()},
+ * which group-commits the store's ingest log; {@code flush} (close) does not (POSIX does not ask
+ * it to). With the kernel writeback cache on, the kernel sends its dirty pages for the file before the FSYNC request, so
  * an acknowledged fsync covers everything Postgres wrote before it.
  *
  * <p>Thread-safety: safe for libfuse's multi-threaded loop; the timeline serializes mutations.
@@ -67,6 +67,8 @@ final class TimelineFilesystem implements FuseOperations {
     private static final int O_RDONLY = 0;
     private static final int O_EXCL = 0200;
     private static final int O_TRUNC = 01000;
+    /** Granularity of file times the kernel keeps (FUSE_INIT time_gran): one second. */
+    private static final int TIME_GRANULARITY_NANOS = 1_000_000_000;
 
     /** renameat2(2) flags. */
     private static final int RENAME_NOREPLACE = 1;
@@ -128,6 +130,11 @@ final class TimelineFilesystem implements FuseOperations {
                 LOG.log(Level.WARNING, "kernel does not offer the FUSE writeback cache; writes will be slow");
             }
             connection.setWant(want);
+            // With the writeback cache the kernel keeps mtime and sends it as a SETATTR (utimens
+            // plus getattr here) with the next fsync whenever it changed: once per commit at
+            // nanosecond granularity. At one second it changes, and is sent, at most once a second
+            // per file. Postgres never reads file times.
+            connection.setTimeGran(TIME_GRANULARITY_NANOS);
         } catch (Throwable t) {
             LOG.log(Level.ERROR, "FUSE init failed; continuing with libfuse defaults", t);
         }
@@ -480,9 +487,15 @@ final class TimelineFilesystem implements FuseOperations {
         }
     }
 
+    /**
+     * close(2) of one descriptor. Makes nothing durable: POSIX does not ask it to, and Postgres
+     * fsyncs whatever it needs (this server too, with {@link Timeline#sync()}). A store sync here
+     * made every close wait for the shared ingest log. The kernel has already written the file's
+     * dirty pages (writeback cache) before it sends FLUSH, so they are in the store.
+     */
     @Override
     public int flush(String path, FileInfo fi) {
-        return sync("flush", path, fi);
+        return 0;
     }
 
     @Override

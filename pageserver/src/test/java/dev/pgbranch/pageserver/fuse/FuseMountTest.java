@@ -90,6 +90,44 @@ class FuseMountTest {
     }
 
     @Test
+    void closingAFileLeavesDurabilityToFsync() throws IOException {
+        try (FileChannel channel = FileChannel.open(root.resolve("closed"), StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE)) {
+            channel.write(ByteBuffer.wrap(new byte[8192]));
+        }
+        // close(2) sent FLUSH after the kernel wrote the page back: in the timeline, not forced.
+        assertEquals(8192, timeline.attributes(timeline.lookup(Namespace.ROOT_INODE, "closed")).orElseThrow().size());
+        assertTrue(timeline.durableLsn() < timeline.lastLsn(), "close did not sync the store");
+        try (FileChannel channel = FileChannel.open(root.resolve("closed"), StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        assertEquals(timeline.lastLsn(), timeline.durableLsn(), "fsync did");
+    }
+
+    @Test
+    void fileTimesHaveOneSecondGranularitySoACommitPerWriteSendsAtMostOneTimeUpdateASecond() throws Exception {
+        FuseRequests requests = new FuseRequests();
+        try (FuseMount counted = FuseMount.mount(timeline, temp.resolve("counted"),
+                MountOptions.ownedBy(POSTGRES_UID, POSTGRES_GID), requests)) {
+            Path wal = counted.mountpoint().resolve("wal");
+            try (FileChannel channel = FileChannel.open(wal, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                long start = System.nanoTime();
+                int commits = 0;
+                // Postgres' commit: write the WAL page, fdatasync; 50 of them in well under two seconds.
+                while (commits < 50 && System.nanoTime() - start < 1_500_000_000L) {
+                    channel.write(ByteBuffer.wrap(new byte[8192]), 0);
+                    channel.force(false);
+                    commits++;
+                }
+                long seconds = (System.nanoTime() - start) / 1_000_000_000L + 2;
+                assertEquals(commits, requests.count("fsync"), "one FSYNC per commit");
+                assertTrue(requests.count("utimens") <= seconds, requests.render());
+            }
+            assertEquals(0, Files.getLastModifiedTime(wal).toInstant().getNano(), "mtime in whole seconds");
+        }
+    }
+
+    @Test
     void truncatedThenExtendedFileReadsZeros() throws IOException {
         Path file = root.resolve("relation");
         byte[] ones = new byte[3 * 8192];
