@@ -117,18 +117,18 @@ public final class PageServer implements AutoCloseable {
         }
 
         /** The proxy's settings, presenting {@code tls} (the configured certificate or the generated one). */
-        ProxyConfig proxyConfig(Path[] tls) {
+        ProxyConfig proxyConfig(TlsFiles tls) {
             return ProxyConfig.defaults(proxyPort).withIdleTimeout(idleTimeout).withWakeDeadline(wakeTimeout)
-                    .withTls(tls[0], tls[1]);
+                    .withTls(tls.certificate(), tls.key());
         }
 
         /**
          * The certificate and key the proxy and the computes present: the configured ones, or a
          * self-signed pair generated at the first start into {@code tls/} of the data directory.
          */
-        Path[] tlsFiles(Path dataDirectory) throws IOException {
+        TlsFiles tlsFiles(Path dataDirectory) throws IOException {
             if (tlsCertificate != null) {
-                return new Path[] {tlsCertificate, tlsPrivateKey};
+                return new TlsFiles(tlsCertificate, tlsPrivateKey);
             }
             Path directory = dataDirectory.resolve("tls");
             Path cert = directory.resolve("server.crt");
@@ -139,8 +139,12 @@ public final class PageServer implements AutoCloseable {
                 Files.deleteIfExists(key);
                 SelfSignedCertificate.write(cert, key, "pgbranch");
             }
-            return new Path[] {cert, key};
+            return new TlsFiles(cert, key);
         }
+    }
+
+    /** PEM certificate chain and PKCS#8 key, presented by the proxy and by every compute. */
+    record TlsFiles(Path certificate, Path key) {
     }
 
     private final Path dataDirectory;
@@ -189,13 +193,13 @@ public final class PageServer implements AutoCloseable {
                     + catalogFile + " from a backup");
         }
 
-        Path[] tls = config.tlsFiles(dataDirectory);
+        TlsFiles tls = config.tlsFiles(dataDirectory);
         ComputeUser user;
         ComputeManager computes;
         try {
             user = ComputeUser.detect();
             computes = new ComputeManager(store, dataDirectory.resolve("run"), PostgresInstallation.detect(), user);
-            computes.serveTls(tls[0], tls[1]);
+            computes.serveTls(tls.certificate(), tls.key());
         } catch (ComputeException e) {
             throw new IOException(e.getMessage(), e);
         }

@@ -711,19 +711,7 @@ class PgProxyIntegrationTest {
                 assertEquals(1, scalar(ssl, "select count(*) from pg_stat_ssl where pid = pg_backend_pid() and ssl"),
                         "TLS is the compute's own");
                 // A cancel sent to the branch port reaches the postmaster directly.
-                try (Statement s = c.createStatement()) {
-                    Thread canceller = Thread.ofVirtual().start(() -> {
-                        try {
-                            Thread.sleep(500);
-                            s.cancel();
-                        } catch (Exception e) {
-                            throw new RuntimeException(e);
-                        }
-                    });
-                    SQLException e = assertThrows(SQLException.class, () -> s.execute("select pg_sleep(30)"));
-                    assertEquals("57014", e.getSQLState());
-                    canceller.join();
-                }
+                assertSleepIsCancelledByTheDriver(c);
             }
             assertEquals(routedBefore, routedConnections("steered"), "no session passed through the proxy");
 
@@ -741,19 +729,7 @@ class PgProxyIntegrationTest {
                 }
                 // The relayed session keeps the compute's own cancel key, so its cancel, sent to the
                 // now handed-off port, reaches the postmaster too.
-                try (Statement s = c.createStatement()) {
-                    Thread canceller = Thread.ofVirtual().start(() -> {
-                        try {
-                            Thread.sleep(500);
-                            s.cancel();
-                        } catch (Exception e) {
-                            throw new RuntimeException(e);
-                        }
-                    });
-                    SQLException e = assertThrows(SQLException.class, () -> s.execute("select pg_sleep(30)"));
-                    assertEquals("57014", e.getSQLState());
-                    canceller.join();
-                }
+                assertSleepIsCancelledByTheDriver(c);
                 assertEquals(1, scalar(c, "select 1"));
             }
             proxy.takeBack("steered");
@@ -779,6 +755,23 @@ class PgProxyIntegrationTest {
             }
         } finally {
             proxy.closeBranchPort("shared");
+        }
+    }
+
+    /** pgjdbc's Statement.cancel from another thread (a CancelRequest to the port it connected to) stops pg_sleep. */
+    private static void assertSleepIsCancelledByTheDriver(Connection c) throws Exception {
+        try (Statement s = c.createStatement()) {
+            Thread canceller = Thread.ofVirtual().start(() -> {
+                try {
+                    Thread.sleep(500);
+                    s.cancel();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            SQLException e = assertThrows(SQLException.class, () -> s.execute("select pg_sleep(30)"));
+            assertEquals("57014", e.getSQLState());
+            canceller.join();
         }
     }
 

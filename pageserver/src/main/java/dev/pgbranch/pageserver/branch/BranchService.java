@@ -34,6 +34,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntPredicate;
 
@@ -83,7 +84,7 @@ public final class BranchService {
     private final ProjectSecrets secrets;
     private final IntPredicate portAvailable;
     private volatile ClientEndpoints endpoints = ClientEndpoints.NONE;
-    private final java.util.concurrent.atomic.LongAdder idleStops = new java.util.concurrent.atomic.LongAdder();
+    private final LongAdder idleStops = new LongAdder();
     /** Compute key -> System.nanoTime() of the last start or wake, so an idle stop never races a wake. */
     private final Map<String, Long> lastStart = new ConcurrentHashMap<>();
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();

@@ -79,7 +79,11 @@ public final class ComputeManager implements AutoCloseable {
     private volatile Duration startTimeout = Duration.ofMinutes(5);
     private final FuseRequests fuseRequests = new FuseRequests();
     /** The compute user's copies of the server certificate and key, or null: computes without TLS. */
-    private volatile Path[] tls;
+    private volatile TlsCopy tls;
+
+    /** Where the compute user's certificate and key copies are. */
+    private record TlsCopy(Path certificate, Path key) {
+    }
     private volatile boolean closed;
 
     /** A compute this manager started and has not stopped. */
@@ -132,7 +136,7 @@ public final class ComputeManager implements AutoCloseable {
                 Files.setPosixFilePermissions(copy[1], PosixFilePermissions.fromString("rw-------"));
                 user.own(copy[1]);
             }
-            tls = new Path[] {cert, privateKey};
+            tls = new TlsCopy(cert, privateKey);
         } catch (IOException e) {
             throw new ComputeException("cannot give the computes the TLS certificate: " + e.getMessage(), e);
         }
@@ -299,10 +303,10 @@ public final class ComputeManager implements AutoCloseable {
             List<String> command = new ArrayList<>(List.of(postgres.tool("postgres").toString(), "-D", mountpoint.toString(),
                     "-p", Integer.toString(port), "-c", "listen_addresses=127.0.0.1",
                     "-c", "unix_socket_directories=" + socketDirectory));
-            Path[] certificate = tls;
+            TlsCopy certificate = tls;
             if (certificate != null) {
-                command.addAll(List.of("-c", "ssl=on", "-c", "ssl_cert_file=" + certificate[0],
-                        "-c", "ssl_key_file=" + certificate[1]));
+                command.addAll(List.of("-c", "ssl=on", "-c", "ssl_cert_file=" + certificate.certificate(),
+                        "-c", "ssl_key_file=" + certificate.key()));
             }
             ProcessBuilder builder = new ProcessBuilder(user.command(command))
                     .redirectErrorStream(true)
