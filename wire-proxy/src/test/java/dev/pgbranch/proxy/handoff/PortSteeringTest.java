@@ -23,6 +23,13 @@ class PortSteeringTest {
 
     private static final long SELF = ProcessHandle.current().pid();
 
+    @org.junit.jupiter.api.BeforeAll
+    static void needsRoot() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                ((Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"), "unix:uid")) == 0,
+                "BPF sk_lookup needs root (CI runs as root)");
+    }
+
     /** An IPv4 listener on 127.0.0.1, like a postmaster's ({@code new ServerSocket()} would be dual-stack IPv6). */
     private static ServerSocket listener() throws IOException {
         ServerSocket s = ServerSocketChannel.open(StandardProtocolFamily.INET).socket();
