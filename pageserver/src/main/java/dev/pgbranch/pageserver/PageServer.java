@@ -3,14 +3,15 @@ package dev.pgbranch.pageserver;
 import dev.pgbranch.pageserver.api.ApiServer;
 import dev.pgbranch.pageserver.api.ApiToken;
 import dev.pgbranch.pageserver.api.SchemaRoutes;
+import dev.pgbranch.pageserver.api.StoreRoutes;
 import dev.pgbranch.pageserver.api.ServerInfo;
 import dev.pgbranch.pageserver.branch.BranchReaper;
 import dev.pgbranch.pageserver.branch.BranchService;
 import dev.pgbranch.pageserver.branch.GarbageCollector;
 import dev.pgbranch.pageserver.branch.IdleComputes;
 import dev.pgbranch.pageserver.branch.ProjectSecrets;
+import dev.pgbranch.pageserver.branch.Quarantine;
 import dev.pgbranch.pageserver.catalog.Catalog;
-import dev.pgbranch.pageserver.catalog.CatalogException;
 import dev.pgbranch.pageserver.catalog.Project;
 import dev.pgbranch.pageserver.compute.ComputeException;
 import dev.pgbranch.pageserver.compute.ComputeManager;
@@ -48,6 +49,7 @@ import java.util.Deque;
  * &lt;data-dir&gt;/            mode 0711 (the compute user must reach run/)
  *   lock                  held (flock) by the running server: one server per directory
  *   catalog.json          projects and branches ({@code CatalogFile} describes the format)
+ *   catalog.generation    the highest catalog generation written here (tells an older copy)
  *   store/                the storage engine's files
  *   run/                  computes: FUSE mount points, sockets, logs, pid records
  *   secrets/              0700; &lt;project&gt;.password, 0600
@@ -60,9 +62,11 @@ import java.util.Deque;
  * chosen at each start; the proxy starts it on a client's first connection and stops it after
  * {@link Config#idleTimeout} without clients.
  *
- * <p>Start order and crash behaviour: the lock is taken first; orphaned computes and stale
- * mounts of a crashed predecessor are cleaned up; timelines no branch points at (left by a crash
- * between a storage change and its catalog record) are deleted; the default project is created
+ * <p>Start order and crash behaviour: the lock is taken first; the catalog is checked against
+ * the store before either is written ({@link CatalogGuard}); orphaned computes and stale
+ * mounts of a crashed predecessor are cleaned up; timelines the catalog does not know (left by a
+ * crash between a storage change and its catalog record, or newer than a catalog put back from a
+ * backup) are quarantined, never deleted ({@link Quarantine}); the default project is created
  * on first start. Computes are not restarted: they come back on demand ({@code compute start}
  * or the proxy's wake on a client's first connection). {@code server.json} is written last, so a client that
  * finds it finds a server ready to serve.
@@ -95,9 +99,20 @@ public final class PageServer implements AutoCloseable {
      *     self-signed one generated at the first start into {@code tls/} of the data directory
      * @param tlsPrivateKey PEM PKCS#8 key of {@code tlsCertificate}, or null
      * @param gcInterval time between two garbage collection rounds
+     * @param acceptOlderCatalog start with a {@code catalog.json} that is missing or older than the
+     *     store (the operator's {@code --accept-older-catalog}); the timelines it does not list are
+     *     quarantined. Without it such a start is refused ({@link CatalogGuard})
      */
     public record Config(Path dataDirectory, int apiPort, Integer branchPortBase, int proxyPort, Duration idleTimeout,
-                         Duration wakeTimeout, Path tlsCertificate, Path tlsPrivateKey, Duration gcInterval) {
+                         Duration wakeTimeout, Path tlsCertificate, Path tlsPrivateKey, Duration gcInterval,
+                         boolean acceptOlderCatalog) {
+
+        /** Refuses a missing or older catalog. */
+        public Config(Path dataDirectory, int apiPort, Integer branchPortBase, int proxyPort, Duration idleTimeout,
+                      Duration wakeTimeout, Path tlsCertificate, Path tlsPrivateKey, Duration gcInterval) {
+            this(dataDirectory, apiPort, branchPortBase, proxyPort, idleTimeout, wakeTimeout, tlsCertificate,
+                    tlsPrivateKey, gcInterval, false);
+        }
 
         /** Free API and routing ports, default timeouts, self-signed TLS. */
         public Config(Path dataDirectory, int apiPort, Integer branchPortBase) {
@@ -113,7 +128,12 @@ public final class PageServer implements AutoCloseable {
 
         public Config withIdleTimeout(Duration timeout) {
             return new Config(dataDirectory, apiPort, branchPortBase, proxyPort, timeout, wakeTimeout, tlsCertificate,
-                    tlsPrivateKey, gcInterval);
+                    tlsPrivateKey, gcInterval, acceptOlderCatalog);
+        }
+
+        public Config withAcceptOlderCatalog(boolean accept) {
+            return new Config(dataDirectory, apiPort, branchPortBase, proxyPort, idleTimeout, wakeTimeout,
+                    tlsCertificate, tlsPrivateKey, gcInterval, accept);
         }
 
         /** The proxy's settings, presenting {@code tls} (the configured certificate or the generated one). */
@@ -177,21 +197,17 @@ public final class PageServer implements AutoCloseable {
         Files.setPosixFilePermissions(dataDirectory, PosixFilePermissions.fromString("rwx--x--x"));
         lock();
 
-        Path catalogFile = dataDirectory.resolve("catalog.json");
-        boolean freshCatalog = !Files.exists(catalogFile);
+        // Decided before the store is opened and before anything is written: a missing, corrupt or
+        // older catalog next to a store that holds data refuses the start and leaves every byte.
         int base = config.branchPortBase() == null ? DEFAULT_BRANCH_PORT_BASE : config.branchPortBase();
-        Catalog catalog = Catalog.open(catalogFile, base);
+        Catalog catalog = CatalogGuard.open(dataDirectory.resolve("catalog.json"), dataDirectory.resolve("store"), base,
+                config.acceptOlderCatalog());
         if (config.branchPortBase() != null) {
             catalog.update(s -> s.withPortBase(base));
         }
 
         PageStore store = PageStore.open(dataDirectory.resolve("store"), StoreOptions.defaults());
         resources.push(store);
-        if (freshCatalog && !store.timelines().isEmpty()) {
-            throw new CatalogException(catalogFile + " was missing but the store holds " + store.timelines().size()
-                    + " timelines: refusing to start with an empty catalog (it would delete them). Restore "
-                    + catalogFile + " from a backup");
-        }
 
         TlsFiles tls = config.tlsFiles(dataDirectory);
         ComputeUser user;
@@ -208,7 +224,10 @@ public final class PageServer implements AutoCloseable {
 
         branches = new BranchService(catalog, store, computes, new ProjectSecrets(dataDirectory.resolve("secrets")),
                 BranchService::portIsFree);
-        branches.collectGarbage(true);
+        // Before anything creates a timeline of its own: what the catalog does not know is kept.
+        Quarantine quarantine = new Quarantine(catalog, store, branches);
+        quarantine.admitUnknown();
+        branches.collectGarbage();
         if (!branches.projectExists(Project.DEFAULT)) {
             LOG.log(System.Logger.Level.INFO, "first start: creating project ''{0}'' (initdb)", Project.DEFAULT);
             branches.createProject(Project.DEFAULT, user.uid(), user.gid());
@@ -249,6 +268,7 @@ public final class PageServer implements AutoCloseable {
         api.garbageCollector(gc);
         api.console(new Console(branches, token, Console.DEFAULT_SESSION_TTL, InstantSource.system(),
                 e -> ApiServer.status(e.code())));
+        api.storeRoutes(new StoreRoutes(quarantine));
         resources.push(api);
         api.start();
 

@@ -51,6 +51,7 @@ import java.util.function.Supplier;
  * POST   /v1/projects/{p}/branches/{b}/compute/start    start the compute
  * POST   /v1/projects/{p}/branches/{b}/compute/stop     stop the compute
  * GET    /metrics                                       Prometheus text
+ * GET    /v1/store/quarantine ...                       the store's quarantine ({@link StoreRoutes})
  * </pre>
  *
  * With a {@link Console} set, every other path is the web console, and API requests may carry
@@ -81,6 +82,7 @@ public final class ApiServer implements AutoCloseable {
     private volatile SchemaRoutes schemaRoutes;
     private volatile GarbageCollector garbageCollector;
     private volatile Console console;
+    private volatile StoreRoutes storeRoutes;
 
     /**
      * Binds 127.0.0.1:{@code port} (0 = any free port); {@link #start} begins serving.
@@ -122,6 +124,11 @@ public final class ApiServer implements AutoCloseable {
      */
     public void console(Console console) {
         this.console = console;
+    }
+
+    /** Serves {@code /v1/store/...} through {@code routes} (before {@link #start}). */
+    public void storeRoutes(StoreRoutes routes) {
+        this.storeRoutes = routes;
     }
 
     public void start() {
@@ -214,6 +221,14 @@ public final class ApiServer implements AutoCloseable {
             Console console = this.console;
             if (console != null && path.equals(List.of("v1", "console", "login-links"))) {
                 return relay(console.loginLink(exchange));
+            }
+            StoreRoutes store = storeRoutes;
+            if (store != null && StoreRoutes.handles(path)) {
+                StoreRoutes.Answer answer = store.answer(exchange, path);
+                return answer == null ? notFoundRoute(exchange) : answer.allowed() != null
+                        ? methodNotAllowed(exchange, answer.allowed())
+                        : new Response(answer.status(), answer.body() == null ? new byte[0] : json(answer.body()),
+                        "application/json");
             }
             if (path.size() < 3 || !path.get(0).equals("v1") || !path.get(1).equals("projects")) {
                 return notFoundRoute(exchange);
@@ -376,7 +391,7 @@ public final class ApiServer implements AutoCloseable {
         return bytes.toString(StandardCharsets.UTF_8);
     }
 
-    private static JsonNode body(HttpExchange exchange) throws IOException {
+    static JsonNode body(HttpExchange exchange) throws IOException {
         byte[] bytes;
         try (InputStream in = exchange.getRequestBody()) {
             bytes = in.readNBytes(MAX_BODY_BYTES + 1);
@@ -398,7 +413,7 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    private static String text(JsonNode body, String field, boolean required) {
+    static String text(JsonNode body, String field, boolean required) {
         JsonNode value = body.get(field);
         if (value == null || value.isNull()) {
             if (required) {

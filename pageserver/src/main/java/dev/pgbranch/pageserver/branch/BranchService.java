@@ -63,8 +63,8 @@ import java.util.function.IntPredicate;
  *
  * <p>Crash behaviour: every operation makes its storage change first (a new timeline is
  * durable when {@link PageStore#createBranch} returns) and then records it in the catalog in
- * one atomic write. A crash in between leaves a timeline no branch points at, which
- * {@link #collectGarbage(boolean)} deletes at the next start. Timelines that lose their branch
+ * one atomic write. A crash in between leaves a timeline no branch points at, which the next
+ * start quarantines ({@link Quarantine}): kept, never deleted on a guess. Timelines that lose their branch
  * (reset, restore, delete) are first recorded as retired in the catalog, then deleted once no
  * other timeline descends from them, so no crash can leave a branch pointing at a deleted
  * timeline.
@@ -417,7 +417,7 @@ public final class BranchService {
         } finally {
             lock.unlock();
         }
-        collectGarbage(false);
+        collectGarbage();
     }
 
     /**
@@ -762,23 +762,16 @@ public final class BranchService {
 
     /**
      * Deletes retired timelines that no other timeline descends from any more, repeatedly (a
-     * deleted child can free its ancestor). With {@code includeUnreferenced} (only at start,
-     * before anything else uses the store) also deletes timelines the catalog does not know:
-     * leftovers of an operation a crash interrupted between storage and catalog.
+     * deleted child can free its ancestor). Only timelines the catalog itself retired are
+     * candidates: a timeline the catalog does not know is quarantined at start, never deleted
+     * here.
      */
-    public void collectGarbage(boolean includeUnreferenced) {
+    public void collectGarbage() {
         try {
             synchronized (this) {
                 CatalogState state = catalog.state();
                 Set<TimelineId> live = state.liveTimelines();
                 Set<TimelineId> candidates = new HashSet<>(state.retiredTimelines());
-                if (includeUnreferenced) {
-                    for (TimelineId id : store.timelines()) {
-                        if (!live.contains(id)) {
-                            candidates.add(id);
-                        }
-                    }
-                }
                 boolean progress = true;
                 while (progress) {
                     progress = false;
@@ -813,6 +806,64 @@ public final class BranchService {
             // Garbage stays on disk and is retried at the next delete or start: not fatal.
             LOG.log(System.Logger.Level.WARNING, "deleting retired timelines failed (retried later): " + e, e);
         }
+    }
+
+    /**
+     * Gives the quarantined {@code timeline} a branch {@code name} of {@code project}, taking it
+     * out of quarantine in the same catalog write. The parent is {@code parentName}, or the
+     * nearest branch whose timeline is on {@code timeline}'s ancestor chain; its parent LSN is
+     * where that chain leaves the parent's timeline (0 when the named parent is not on it).
+     */
+    BranchInfo adopt(String project, String name, TimelineId timeline, String parentName) {
+        BranchName child = parseName(name);
+        Project p = project(project);
+        BranchName parent = parentName == null || parentName.isBlank() ? null : parseName(parentName);
+        long parentLsn = 0;
+        TimelineId id = timeline;
+        while (true) {
+            Optional<Ancestor> ancestor = store.ancestor(id);
+            if (ancestor.isEmpty()) {
+                break;
+            }
+            id = ancestor.get().timeline();
+            TimelineId step = id;
+            Optional<Branch> owner = p.branches().values().stream().filter(b -> b.timeline().equals(step)).findFirst();
+            if (owner.isPresent() && (parent == null || parent.equals(owner.get().name()))) {
+                parent = owner.get().name();
+                parentLsn = ancestor.get().lsn();
+                break;
+            }
+        }
+        if (parent == null) {
+            throw new BranchException(ErrorCode.BAD_REQUEST, "timeline " + timeline + " descends from no branch of "
+                    + "project '" + project + "': name the parent to list it under (--parent BRANCH)");
+        }
+        BranchName parentBranch = parent;
+        long lsn = parentLsn;
+        Instant now = Instant.now();
+        try {
+            catalog.update(s -> {
+                if (!s.quarantinedTimelines().contains(timeline)) {
+                    throw new BranchException(ErrorCode.NOT_FOUND, "timeline " + timeline + " is not in quarantine");
+                }
+                Project current = s.project(project).orElseThrow(() -> notFoundProject(project));
+                if (current.branch(child).isPresent()) {
+                    throw exists(project, child);
+                }
+                if (current.branch(parentBranch).isEmpty()) {
+                    throw notFound(project, parentBranch);
+                }
+                CatalogState.PortAllocation port = s.withoutQuarantined(timeline).allocatePort(portAvailable);
+                Branch branch = new Branch(child, parentBranch, timeline, now, lsn, false, port.port());
+                return port.state().withProject(current.withBranch(branch));
+            });
+        } catch (IOException e) {
+            throw internal("adopting timeline " + timeline, e);
+        }
+        LOG.log(System.Logger.Level.INFO, "adopted quarantined timeline {0} as branch {1}/{2} (parent {3})", timeline,
+                project, child, parentBranch);
+        openPort(project, branch(project, child));
+        return updated(project, child.value());
     }
 
     // ------------------------------------------------------------------------------------------
@@ -1099,7 +1150,7 @@ public final class BranchService {
         if (kept[0] != null) {
             openPort(project, branch(project, kept[0]));
         }
-        collectGarbage(false);
+        collectGarbage();
         if (wasRunning) {
             start(project, branch.withTimeline(timeline, parentLsn));
         }

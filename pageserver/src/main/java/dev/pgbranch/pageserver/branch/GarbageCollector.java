@@ -107,7 +107,7 @@ public final class GarbageCollector implements AutoCloseable {
         }
         long started = System.nanoTime();
         Instant now = Instant.now();
-        branches.collectGarbage(false);
+        branches.collectGarbage();
         try {
             // Versions still in memory are invisible to compaction and pin the ingest log (up to
             // three 64 MB segments per idle timeline): write them to layer files first, as Neon's

@@ -30,8 +30,15 @@ public final class ProjectSecrets {
         Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwx------"));
     }
 
-    /** Generates, stores durably and returns a new password for {@code project}. */
+    /**
+     * Generates, stores durably and returns a new password for {@code project}; a password file
+     * already there (left by the project's earlier life, when its catalog was lost and every
+     * timeline quarantined) is kept and returned, so those timelines still accept it.
+     */
     public String create(String project) throws IOException {
+        if (Files.exists(file(project))) {
+            return password(project);
+        }
         byte[] bytes = new byte[24];
         RANDOM.nextBytes(bytes);
         String password = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);

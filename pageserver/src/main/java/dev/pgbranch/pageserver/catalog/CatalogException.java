@@ -9,11 +9,37 @@ import java.io.IOException;
  */
 public final class CatalogException extends IOException {
 
+    /** Why the catalog cannot be used. */
+    public enum Reason {
+        /** {@code catalog.json} does not exist. */
+        MISSING,
+        /** The file does not parse, is of an unknown version or breaks an invariant. */
+        CORRUPT,
+        /** The file is older than the store it describes (a backup put back). */
+        OLDER
+    }
+
+    private final Reason reason;
+
     public CatalogException(String message) {
-        super(message);
+        this(Reason.CORRUPT, message);
     }
 
     public CatalogException(String message, Throwable cause) {
+        this(Reason.CORRUPT, message, cause);
+    }
+
+    public CatalogException(Reason reason, String message) {
+        super(message);
+        this.reason = reason;
+    }
+
+    public CatalogException(Reason reason, String message, Throwable cause) {
         super(message, cause);
+        this.reason = reason;
+    }
+
+    public Reason reason() {
+        return reason;
     }
 }

@@ -32,9 +32,13 @@ import java.util.TreeSet;
  * {
  *   "format": "pgbranch-catalog",          constant, identifies the file
  *   "version": 1,                          readers refuse versions they do not know
+ *   "generation": 42,                      +1 at every write (absent in older files: 0); the
+ *                                          data directory's catalog.generation holds the highest
+ *                                          one written, so an older copy is recognized
  *   "portBase": 55432,                     first branch port
  *   "nextPort": 55434,                     where the next port search starts
  *   "retiredTimelines": ["&lt;32 hex&gt;", ...],   unreferenced timelines still to delete
+ *   "quarantinedTimelines": [...],         timelines kept but not served (absent in older files)
  *   "projects": [
  *     { "name": "default",
  *       "createdAt": "2026-11-24T05:30:00Z",     ISO-8601 UTC
@@ -75,7 +79,11 @@ final class CatalogFile {
     private CatalogFile() {
     }
 
-    static CatalogState read(Path file) throws IOException {
+    /** A catalog as read from its file: the state and the generation that wrote it. */
+    record Stored(CatalogState state, long generation) {
+    }
+
+    static Stored read(Path file) throws IOException {
         byte[] bytes = Files.readAllBytes(file);
         if (bytes.length == 0) {
             throw new CatalogException("catalog file " + file + " is empty (truncated?); refusing to start. "
@@ -100,8 +108,11 @@ final class CatalogFile {
             throw new CatalogException("catalog file " + file + " has version " + json.version()
                     + ", this pgbranch reads version " + VERSION);
         }
+        if (json.generation() < 0) {
+            throw new CatalogException("catalog file " + file + " has a negative generation " + json.generation());
+        }
         try {
-            return toState(json);
+            return new Stored(toState(json), json.generation());
         } catch (IllegalArgumentException | NullPointerException | DateTimeParseException e) {
             throw new CatalogException("catalog file " + file + " is inconsistent: " + e.getMessage(), e);
         }
@@ -110,9 +121,16 @@ final class CatalogFile {
     /**
      * Fills in the fields that version-1 files written by earlier releases lack, as explicit
      * nulls, so the strict mapping (every field present) still reads them: a project without
-     * {@code retention} gets the default window.
+     * {@code retention} gets the default window, a file without {@code generation} is
+     * generation 0, one without {@code quarantinedTimelines} has none.
      */
     private static ObjectNode upgrade(ObjectNode tree) {
+        if (!tree.has("generation")) {
+            tree.put("generation", 0L);
+        }
+        if (!tree.has("quarantinedTimelines")) {
+            tree.putArray("quarantinedTimelines");
+        }
         JsonNode projects = tree.get("projects");
         if (projects != null && projects.isArray()) {
             for (JsonNode project : projects) {
@@ -124,8 +142,8 @@ final class CatalogFile {
         return tree;
     }
 
-    static void write(Path file, CatalogState state) throws IOException {
-        DurableFiles.replace(file, JSON.writeValueAsBytes(toJson(state)));
+    static void write(Path file, CatalogState state, long generation) throws IOException {
+        DurableFiles.replace(file, JSON.writeValueAsBytes(toJson(state, generation)), DurableFiles.OWNER_ONLY);
     }
 
     private static String location(JacksonException e) {
@@ -159,7 +177,11 @@ final class CatalogFile {
         for (String id : require(json.retiredTimelines(), "retiredTimelines")) {
             retired.add(TimelineId.parse(id));
         }
-        return new CatalogState(json.portBase(), json.nextPort(), projects, retired);
+        Set<TimelineId> quarantined = new TreeSet<>();
+        for (String id : require(json.quarantinedTimelines(), "quarantinedTimelines")) {
+            quarantined.add(TimelineId.parse(id));
+        }
+        return new CatalogState(json.portBase(), json.nextPort(), projects, retired, quarantined);
     }
 
     private static Duration parseRetention(String project, String text) {
@@ -178,7 +200,7 @@ final class CatalogFile {
         return value;
     }
 
-    private static FileJson toJson(CatalogState state) {
+    private static FileJson toJson(CatalogState state, long generation) {
         List<ProjectJson> projects = new ArrayList<>();
         for (Project p : state.projects().values()) {
             List<BranchJson> branches = new ArrayList<>();
@@ -190,11 +212,13 @@ final class CatalogFile {
             projects.add(new ProjectJson(p.name(), p.createdAt().toString(), p.retention().toString(), branches));
         }
         List<String> retired = state.retiredTimelines().stream().map(TimelineId::toString).toList();
-        return new FileJson(FORMAT, VERSION, state.portBase(), state.nextPort(), retired, projects);
+        List<String> quarantined = state.quarantinedTimelines().stream().map(TimelineId::toString).toList();
+        return new FileJson(FORMAT, VERSION, generation, state.portBase(), state.nextPort(), retired, quarantined,
+                projects);
     }
 
-    record FileJson(String format, int version, int portBase, int nextPort, List<String> retiredTimelines,
-                    List<ProjectJson> projects) {
+    record FileJson(String format, int version, long generation, int portBase, int nextPort,
+                    List<String> retiredTimelines, List<String> quarantinedTimelines, List<ProjectJson> projects) {
     }
 
     record ProjectJson(String name, String createdAt, String retention, List<BranchJson> branches) {

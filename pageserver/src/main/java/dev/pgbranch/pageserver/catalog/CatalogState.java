@@ -13,8 +13,8 @@ import java.util.TreeSet;
 import java.util.function.IntPredicate;
 
 /**
- * One immutable version of the whole catalog: projects, the branch-port allocator and the
- * timelines waiting to be deleted.
+ * One immutable version of the whole catalog: projects, the branch-port allocator, the
+ * timelines waiting to be deleted and the timelines kept in quarantine.
  *
  * @param portBase first port handed to branches
  * @param nextPort where the next port search starts; only moves forward (wrapping at 65535 to
@@ -22,12 +22,21 @@ import java.util.function.IntPredicate;
  * @param projects by name
  * @param retiredTimelines timelines no branch points at any more (after reset / delete) that
  *     could not be deleted yet because another timeline branched from them; deleted once free
+ * @param quarantinedTimelines timelines of the store that no catalog version listed when the
+ *     server found them (a crash between a storage change and its catalog record, a catalog
+ *     restored from an older backup): kept, not served, never deleted by the server itself;
+ *     an operator adopts them as branches or purges them ({@code pgbranch store quarantine})
  *
  * <p>The constructor checks the cross-project invariants: branch ports unique, timelines not
  * shared between branches.
  */
 public record CatalogState(int portBase, int nextPort, Map<String, Project> projects,
-                           Set<TimelineId> retiredTimelines) {
+                           Set<TimelineId> retiredTimelines, Set<TimelineId> quarantinedTimelines) {
+
+    /** A state with nothing in quarantine. */
+    public CatalogState(int portBase, int nextPort, Map<String, Project> projects, Set<TimelineId> retiredTimelines) {
+        this(portBase, nextPort, projects, retiredTimelines, Set.of());
+    }
 
     public CatalogState {
         if (portBase < 1 || portBase > 65535 || nextPort < 1 || nextPort > 65535) {
@@ -35,6 +44,12 @@ public record CatalogState(int portBase, int nextPort, Map<String, Project> proj
         }
         projects = Collections.unmodifiableMap(new TreeMap<>(projects));
         retiredTimelines = Collections.unmodifiableSet(new TreeSet<>(retiredTimelines));
+        quarantinedTimelines = Collections.unmodifiableSet(new TreeSet<>(quarantinedTimelines));
+        for (TimelineId id : quarantinedTimelines) {
+            if (retiredTimelines.contains(id)) {
+                throw new IllegalArgumentException("timeline " + id + " is listed both as retired and as quarantined");
+            }
+        }
         Map<Integer, String> ports = new HashMap<>();
         Map<TimelineId, String> timelines = new HashMap<>();
         for (Project project : projects.values()) {
@@ -53,6 +68,10 @@ public record CatalogState(int portBase, int nextPort, Map<String, Project> proj
                 if (retiredTimelines.contains(branch.timeline())) {
                     throw new IllegalArgumentException("timeline " + branch.timeline() + " of '" + who
                             + "' is also listed as retired");
+                }
+                if (quarantinedTimelines.contains(branch.timeline())) {
+                    throw new IllegalArgumentException("timeline " + branch.timeline() + " of '" + who
+                            + "' is also listed as quarantined");
                 }
             }
         }
@@ -76,19 +95,39 @@ public record CatalogState(int portBase, int nextPort, Map<String, Project> proj
     public CatalogState withProject(Project project) {
         Map<String, Project> copy = new TreeMap<>(projects);
         copy.put(project.name(), project);
-        return new CatalogState(portBase, nextPort, copy, retiredTimelines);
+        return new CatalogState(portBase, nextPort, copy, retiredTimelines, quarantinedTimelines);
     }
 
     public CatalogState withRetired(TimelineId timeline) {
         Set<TimelineId> copy = new TreeSet<>(retiredTimelines);
         copy.add(timeline);
-        return new CatalogState(portBase, nextPort, projects, copy);
+        return new CatalogState(portBase, nextPort, projects, copy, quarantinedTimelines);
     }
 
     public CatalogState withoutRetired(TimelineId timeline) {
         Set<TimelineId> copy = new TreeSet<>(retiredTimelines);
         copy.remove(timeline);
-        return new CatalogState(portBase, nextPort, projects, copy);
+        return new CatalogState(portBase, nextPort, projects, copy, quarantinedTimelines);
+    }
+
+    /** Every timeline this catalog knows: live, retired or quarantined. */
+    public Set<TimelineId> knownTimelines() {
+        Set<TimelineId> known = liveTimelines();
+        known.addAll(retiredTimelines);
+        known.addAll(quarantinedTimelines);
+        return known;
+    }
+
+    public CatalogState withQuarantined(Set<TimelineId> timelines) {
+        Set<TimelineId> copy = new TreeSet<>(quarantinedTimelines);
+        copy.addAll(timelines);
+        return new CatalogState(portBase, nextPort, projects, retiredTimelines, copy);
+    }
+
+    public CatalogState withoutQuarantined(TimelineId timeline) {
+        Set<TimelineId> copy = new TreeSet<>(quarantinedTimelines);
+        copy.remove(timeline);
+        return new CatalogState(portBase, nextPort, projects, retiredTimelines, copy);
     }
 
     /**
@@ -96,7 +135,7 @@ public record CatalogState(int portBase, int nextPort, Map<String, Project> proj
      * {@code --branch-port-base}; existing branches keep their ports.
      */
     public CatalogState withPortBase(int base) {
-        return base == portBase ? this : new CatalogState(base, base, projects, retiredTimelines);
+        return base == portBase ? this : new CatalogState(base, base, projects, retiredTimelines, quarantinedTimelines);
     }
 
     /**
@@ -114,7 +153,8 @@ public record CatalogState(int portBase, int nextPort, Map<String, Project> proj
         for (int tried = 0; tried < span; tried++) {
             if (!taken.contains(candidate) && available.test(candidate)) {
                 int next = candidate == 65535 ? portBase : candidate + 1;
-                return new PortAllocation(candidate, new CatalogState(portBase, next, projects, retiredTimelines));
+                return new PortAllocation(candidate, new CatalogState(portBase, next, projects, retiredTimelines,
+                        quarantinedTimelines));
             }
             candidate = candidate == 65535 ? portBase : candidate + 1;
         }

@@ -15,6 +15,7 @@ import java.io.PrintWriter;
  * pgbranch branch list|create|show|delete|reset|restore [--no-backup]|protect|unprotect|expire ...
  * pgbranch project show | project set --retention 7d
  * pgbranch gc
+ * pgbranch store quarantine list | adopt TIMELINE --as NAME [--parent B] | purge TIMELINE
  * pgbranch connect BRANCH [--routing] [--start]
  * pgbranch compute start|stop BRANCH
  * pgbranch diff BRANCH [--against B] [--database D] [--format side-by-side|unified|sql|json]
@@ -26,7 +27,7 @@ import java.io.PrintWriter;
         description = "Copy-on-write branches for PostgreSQL.",
         subcommands = {ServerCommand.class, BranchCommands.class, ProjectCommands.class, GcCommand.class,
                 ConnectCommand.class, ComputeCommands.class,
-                DiffCommand.class, PromoteCommand.class, ConsoleCommand.class,
+                DiffCommand.class, PromoteCommand.class, ConsoleCommand.class, StoreCommands.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

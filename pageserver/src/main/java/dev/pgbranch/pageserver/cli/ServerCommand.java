@@ -67,6 +67,12 @@ final class ServerCommand implements Callable<Integer> {
                     + PageServer.DEFAULT_BRANCH_PORT_BASE + ").")
     Integer branchPortBase;
 
+    @Option(names = "--accept-older-catalog",
+            description = "Start even though catalog.json is missing or older than the store (put back from a backup). "
+                    + "The timelines it does not list are quarantined, not deleted: 'pgbranch store quarantine list', "
+                    + "then 'adopt' or 'purge'. Without it such a start is refused and nothing is written.")
+    boolean acceptOlderCatalog;
+
     @Spec
     CommandSpec spec;
 
@@ -94,7 +100,7 @@ final class ServerCommand implements Callable<Integer> {
         }
         Path dir = dataDirectory != null ? dataDirectory : ClientOptions.defaultDataDirectory();
         PageServer server = PageServer.start(new PageServer.Config(dir, apiPort, branchPortBase, proxyPort, idle, wake,
-                tlsCertificate, tlsPrivateKey, gc));
+                tlsCertificate, tlsPrivateKey, gc, acceptOlderCatalog));
         CountDownLatch stopped = new CountDownLatch(1);
         PrintWriter out = spec.commandLine().getOut();
         Thread hook = new Thread(() -> {

@@ -375,7 +375,7 @@ public final class SchemaReview {
                     base.close();
                     timings.put("baseComputeStop", millisSince(stop));
                     // The base held the parent's retired timeline (if any) alive: let it go now.
-                    branches.collectGarbage(false);
+                    branches.collectGarbage();
                 }
             }
         } finally {

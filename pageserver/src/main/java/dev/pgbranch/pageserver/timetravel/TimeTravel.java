@@ -182,7 +182,7 @@ public final class TimeTravel implements AutoCloseable {
             }
         }
         // Its source may have been retired (branch reset or deleted) and held only by it.
-        branches.collectGarbage(false);
+        branches.collectGarbage();
     }
 
     private synchronized void forget(String key, Entry entry) {

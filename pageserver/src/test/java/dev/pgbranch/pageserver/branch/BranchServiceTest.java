@@ -484,16 +484,35 @@ class BranchServiceTest {
     }
 
     @Test
-    void timelinesLeftByACrashBeforeTheCatalogWriteAreDeletedAtStart() throws Exception {
+    void timelinesLeftByACrashBeforeTheCatalogWriteAreQuarantinedAtStartNeverDeleted() throws Exception {
         // What a crash between store.createBranch and the catalog update leaves behind.
         TimelineId orphan = store.createBranch(timeline("development"), store.timeline(timeline("development")).lastLsn());
+        write(orphan, "table", "written before the crash");
         TimelineId orphanChild = store.createBranch(orphan, store.timeline(orphan).lastLsn());
-        service.collectGarbage(false);
-        assertTrue(store.timelines().contains(orphan), "at run time only retired timelines are deleted");
-        service.collectGarbage(true);
-        assertFalse(store.timelines().contains(orphan));
+        Quarantine quarantine = new Quarantine(catalog, store, service);
+        assertEquals(java.util.Set.of(orphan, orphanChild), quarantine.admitUnknown());
+        service.collectGarbage();
+        assertTrue(store.timelines().containsAll(java.util.Set.of(orphan, orphanChild)), "nothing deleted on a guess");
+        assertEquals(java.util.Set.of(orphan, orphanChild), catalog.state().quarantinedTimelines());
+        assertTrue(quarantine.admitUnknown().isEmpty(), "admitted once");
+
+        Quarantine.Entry entry = quarantine.list().stream().filter(e -> e.timeline().equals(orphan)).findFirst()
+                .orElseThrow();
+        assertEquals(timeline("development"), entry.ancestor());
+        assertEquals("default/development", entry.ancestorBranch());
+        assertEquals(java.util.List.of(orphanChild), entry.children());
+
+        BranchException busy = assertThrows(BranchException.class, () -> quarantine.purge(orphan.toString()));
+        assertEquals(ErrorCode.HAS_CHILDREN, busy.code());
+        quarantine.purge(orphanChild.toString());
         assertFalse(store.timelines().contains(orphanChild));
-        assertEquals(catalog.state().liveTimelines(), store.timelines());
+
+        BranchInfo adopted = quarantine.adopt(orphan.toString(), P, "recovered", null);
+        assertEquals("development", adopted.parent());
+        assertEquals("written before the crash", read("recovered", "table"));
+        assertTrue(catalog.state().quarantinedTimelines().isEmpty());
+        assertEquals(ErrorCode.NOT_FOUND, assertThrows(BranchException.class,
+                () -> quarantine.purge(orphan.toString())).code(), "a branch's timeline is not purgeable");
     }
 
     @Test
