@@ -24,6 +24,31 @@ pgbranch_java_major() {
   "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = //p'
 }
 
+# The server JVM's maximum heap, as a -Xmx value: $PGBRANCH_HEAP when set (e.g. 2g, 1536m), else a
+# quarter of the machine's memory (or of the cgroup's limit, if lower), at least 256m and at most 8g.
+# The storage engine keeps its in-memory layers and caches inside a budget of its own; the heap is
+# sized so that the budget, the FUSE buffers and the proxy fit, while Postgres computes get the rest.
+pgbranch_server_heap() {
+  if [ -n "${PGBRANCH_HEAP:-}" ]; then
+    if ! [[ $PGBRANCH_HEAP =~ ^[1-9][0-9]*[kKmMgG]?$ ]]; then
+      pgbranch_log "PGBRANCH_HEAP='$PGBRANCH_HEAP' is not a heap size like 2g or 1536m"
+      return 2
+    fi
+    echo "$PGBRANCH_HEAP"
+    return 0
+  fi
+  local kib limit mib
+  kib=$(sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' /proc/meminfo)
+  limit=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || true)
+  if [[ $limit =~ ^[0-9]+$ ]] && [ $((limit / 1024)) -lt "$kib" ]; then
+    kib=$((limit / 1024))
+  fi
+  mib=$((kib / 1024 / 4))
+  [ "$mib" -lt 256 ] && mib=256
+  [ "$mib" -gt 8192 ] && mib=8192
+  echo "${mib}m"
+}
+
 pgbranch_log() {
   printf '[pgbranch] %s\n' "$*" >&2
 }

@@ -12,6 +12,7 @@ import dev.pgbranch.pageserver.branch.IdleComputes;
 import dev.pgbranch.pageserver.branch.ProjectSecrets;
 import dev.pgbranch.pageserver.branch.Quarantine;
 import dev.pgbranch.pageserver.catalog.Catalog;
+import dev.pgbranch.pageserver.catalog.DurableFiles;
 import dev.pgbranch.pageserver.catalog.Project;
 import dev.pgbranch.pageserver.compute.ComputeException;
 import dev.pgbranch.pageserver.compute.ComputeManager;
@@ -34,19 +35,23 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.Set;
 
 /**
  * One pgbranch server over one data directory: storage engine, computes, catalog, branch
  * service, wire proxy and management API, started in that order and closed in reverse.
  *
  * <pre>
- * &lt;data-dir&gt;/            mode 0711 (the compute user must reach run/)
+ * &lt;data-dir&gt;/            0700, or 0711 when computes run as another user (they must reach run/);
+ *                         every file 0600, every directory 0700 ({@link DataDirectoryPermissions},
+ *                         checked and tightened at start)
  *   lock                  held (flock) by the running server: one server per directory
  *   catalog.json          projects and branches ({@code CatalogFile} describes the format)
  *   catalog.generation    the highest catalog generation written here (tells an older copy)
@@ -193,27 +198,39 @@ public final class PageServer implements AutoCloseable {
 
     private void open(Config config) throws IOException {
         long started = System.nanoTime();
-        Files.createDirectories(dataDirectory);
-        Files.setPosixFilePermissions(dataDirectory, PosixFilePermissions.fromString("rwx--x--x"));
+        ComputeUser user;
+        try {
+            user = ComputeUser.detect();
+        } catch (ComputeException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        // Explicit modes, whatever the umask: 0700 (0711 on the compute user's way), files 0600.
+        Set<PosixFilePermission> directoryMode = DataDirectoryPermissions.directoryMode(user.switchesUser());
+        Files.createDirectories(dataDirectory, PosixFilePermissions.asFileAttribute(directoryMode));
+        Files.setPosixFilePermissions(dataDirectory, directoryMode); // the umask took bits of the 0711
         lock();
+        DataDirectoryPermissions.enforce(dataDirectory, user.switchesUser());
+        Path storeDirectory = dataDirectory.resolve("store");
+        if (!Files.exists(storeDirectory)) {
+            Files.createDirectory(storeDirectory);
+            Files.setPosixFilePermissions(storeDirectory, PosixFilePermissions.fromString("rwx------"));
+        }
 
         // Decided before the store is opened and before anything is written: a missing, corrupt or
         // older catalog next to a store that holds data refuses the start and leaves every byte.
         int base = config.branchPortBase() == null ? DEFAULT_BRANCH_PORT_BASE : config.branchPortBase();
-        Catalog catalog = CatalogGuard.open(dataDirectory.resolve("catalog.json"), dataDirectory.resolve("store"), base,
+        Catalog catalog = CatalogGuard.open(dataDirectory.resolve("catalog.json"), storeDirectory, base,
                 config.acceptOlderCatalog());
         if (config.branchPortBase() != null) {
             catalog.update(s -> s.withPortBase(base));
         }
 
-        PageStore store = PageStore.open(dataDirectory.resolve("store"), StoreOptions.defaults());
+        PageStore store = PageStore.open(storeDirectory, StoreOptions.defaults());
         resources.push(store);
 
         TlsFiles tls = config.tlsFiles(dataDirectory);
-        ComputeUser user;
         ComputeManager computes;
         try {
-            user = ComputeUser.detect();
             computes = new ComputeManager(store, dataDirectory.resolve("run"), PostgresInstallation.detect(), user);
             computes.serveTls(tls.certificate(), tls.key());
         } catch (ComputeException e) {
@@ -283,8 +300,9 @@ public final class PageServer implements AutoCloseable {
 
     /** Takes the data directory's lock: a second server on the same directory fails clearly. */
     private void lock() throws IOException {
-        FileChannel channel = FileChannel.open(dataDirectory.resolve("lock"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE);
+        Path file = dataDirectory.resolve("lock");
+        FileChannel channel = FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
+                PosixFilePermissions.asFileAttribute(DurableFiles.OWNER_ONLY));
         FileLock lock;
         try {
             lock = channel.tryLock();

@@ -23,17 +23,18 @@ import java.util.Set;
  */
 public final class DurableFiles {
 
-    /** Owner read/write only, for secrets (tokens, passwords). */
+    /** Owner read/write only: every file of a data directory. */
     public static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
-
-    private static final Set<PosixFilePermission> WORLD_READABLE = PosixFilePermissions.fromString("rw-r--r--");
 
     private DurableFiles() {
     }
 
-    /** Replaces {@code target} with {@code content}, readable by everyone (0644). */
+    /**
+     * Replaces {@code target} with {@code content}, readable by its owner only (0600): nothing in
+     * a data directory is for other users.
+     */
     public static void replace(Path target, byte[] content) throws IOException {
-        replace(target, content, WORLD_READABLE);
+        replace(target, content, OWNER_ONLY);
     }
 
     /** Replaces {@code target} with {@code content}; the file gets {@code permissions} before any byte is written. */

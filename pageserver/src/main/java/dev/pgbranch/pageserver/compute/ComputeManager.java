@@ -106,7 +106,7 @@ public final class ComputeManager implements AutoCloseable {
         this.postgres = pg;
         this.user = user;
         try {
-            layout.create();
+            layout.create(user.switchesUser());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare run directory " + runDirectory, e);
         }
@@ -570,6 +570,9 @@ public final class ComputeManager implements AutoCloseable {
         if (FuseMount.isMountPoint(mountpoint)) {
             FuseMount.unmountStale(mountpoint); // left by a crash; its compute is gone
         }
+        if (!Files.exists(mountpoint)) {
+            Files.createDirectory(mountpoint, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
         return FuseMount.mount(timeline, mountpoint,
                 MountOptions.ownedBy(user.uid(), user.gid()).withCapacityFrom(layout.root()), fuseRequests);
     }
@@ -611,6 +614,9 @@ public final class ComputeManager implements AutoCloseable {
     }
 
     private static void appendMarker(Path logFile, String message) throws IOException {
+        if (!Files.exists(logFile)) { // 0600 before the first byte, whatever the umask
+            Files.createFile(logFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        }
         Files.writeString(logFile, "----- " + Instant.now() + " pgbranch: " + message + "\n", StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }

@@ -5,6 +5,7 @@ import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.Optional;
@@ -32,6 +33,8 @@ record PidRecord(String key, long pid, Instant started, Path mountpoint) {
         properties.setProperty("started", started.toString());
         properties.setProperty("mountpoint", mountpoint.toString());
         Path temp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.deleteIfExists(temp);
+        Files.createFile(temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         try (var out = Files.newBufferedWriter(temp, StandardCharsets.UTF_8)) {
             properties.store(out, "pgbranch compute");
         }

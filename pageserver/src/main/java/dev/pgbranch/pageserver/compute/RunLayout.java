@@ -13,12 +13,13 @@ import java.util.HexFormat;
  * Where a compute's files live, outside its (versioned) data directory:
  *
  * <pre>
- * runDirectory/                  0755, so the compute user can reach what is below
- *   mnt/&lt;name&gt;/                  FUSE mount point = the compute's data directory
- *   sock/&lt;hash&gt;/                 unix_socket_directories, owned by the compute user, 0700
- *   log/&lt;name&gt;.log               the postmaster's stderr (appended across restarts)
- *   pids/&lt;name&gt;.pid              {@link PidRecord}: what to kill after a crash of the server
- *   tmp/                         initdb password files (0600, deleted after use)
+ * runDirectory/                  0700; 0711 when computes run as another user (traversable, never listable)
+ *   mnt/&lt;name&gt;/                  FUSE mount point = the compute's data directory (mnt/ as runDirectory, mount
+ *                                point 0700)
+ *   sock/&lt;hash&gt;/                 unix_socket_directories, owned by the compute user, 0700 (sock/ as runDirectory)
+ *   log/&lt;name&gt;.log               the postmaster's stderr (appended across restarts), 0600 in a 0700 log/
+ *   pids/&lt;name&gt;.pid              {@link PidRecord}: what to kill after a crash of the server, 0600 in 0700
+ *   tmp/                         initdb password files (0600, deleted after use), tmp/ as runDirectory
  *
  * &lt;name&gt; = key with every char outside [A-Za-z0-9._-] replaced by '_', cut to 48 chars,
  *          + '-' + 8 hex digits of SHA-256(key)   (distinct keys never share files)
@@ -42,16 +43,23 @@ final class RunLayout {
         return root;
     }
 
-    void create() throws IOException {
+    /**
+     * Creates the directories with explicit modes (whatever the umask).
+     *
+     * @param traversable whether the compute user is another user, who must traverse to the
+     *     mounts, sockets and password files
+     */
+    void create(boolean traversable) throws IOException {
         for (Path directory : new Path[] {root, mounts(), root.resolve("sock"), root.resolve("log"), pids(), tmp()}) {
             Files.createDirectories(directory);
         }
-        // Traversable by the compute user; nothing secret is stored at these levels.
-        for (Path directory : new Path[] {root, mounts(), root.resolve("sock"), root.resolve("log")}) {
-            Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwxr-xr-x"));
+        String way = traversable ? "rwx--x--x" : "rwx------";
+        for (Path directory : new Path[] {root, mounts(), root.resolve("sock"), tmp()}) {
+            Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString(way));
         }
-        Files.setPosixFilePermissions(tmp(), PosixFilePermissions.fromString("rwx--x--x"));
-        Files.setPosixFilePermissions(pids(), PosixFilePermissions.fromString("rwx------"));
+        for (Path directory : new Path[] {root.resolve("log"), pids()}) {
+            Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwx------"));
+        }
     }
 
     Path mounts() {

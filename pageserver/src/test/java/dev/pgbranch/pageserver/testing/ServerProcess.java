@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -61,6 +62,7 @@ public final class ServerProcess implements AutoCloseable {
     private final int portBase;
     private final Set<Long> computePids = ConcurrentHashMap.newKeySet();
     private List<String> options = List.of();
+    private Map<String, String> launcherEnvironment;
     private Process process;
 
     /** A fresh data directory and port base; {@code name} names the kept log (the test class, say). */
@@ -84,6 +86,20 @@ public final class ServerProcess implements AutoCloseable {
         return ServerInfo.read(dataDirectory);
     }
 
+    /**
+     * From now on, starts the server through the real {@code ./pgbranch} launcher (umask, heap)
+     * on this test's classpath, with {@code environment} added (e.g. {@code PGBRANCH_HEAP}).
+     */
+    public ServerProcess viaLauncher(Map<String, String> environment) {
+        this.launcherEnvironment = Map.copyOf(environment);
+        return this;
+    }
+
+    /** The server's pid while it runs (the launcher execs the JVM: the same process). */
+    public long pid() {
+        return process.pid();
+    }
+
     /** Starts {@code pgbranch server} with extra {@code options} and waits for its server.json. */
     public void start(String... options) throws Exception {
         this.options = List.of(options);
@@ -93,15 +109,26 @@ public final class ServerProcess implements AutoCloseable {
     /** Starts the server again (after {@link #stop} or {@link #kill}) with the options of {@link #start}. */
     public void restart() throws Exception {
         Files.deleteIfExists(dataDirectory.resolve(ServerInfo.FILE_NAME + ".tmp"));
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xmx1g",
-                "-XX:ErrorFile=" + Path.of("target", "hs_err_server_%p.log").toAbsolutePath(),
-                "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "server", "--data-dir", dataDirectory.toString(), "--api-port", "0",
+        String errorFile = "-XX:ErrorFile=" + Path.of("target", "hs_err_server_%p.log").toAbsolutePath();
+        List<String> command = new ArrayList<>();
+        if (launcherEnvironment == null) {
+            command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-Xmx1g", errorFile, "-cp", System.getProperty("java.class.path"),
+                    Main.class.getName()));
+        } else {
+            command.add(Path.of("").toAbsolutePath().getParent().resolve("pgbranch").toString());
+        }
+        command.addAll(List.of("server", "--data-dir", dataDirectory.toString(), "--api-port", "0",
                 "--proxy-port", "0", "--branch-port-base", Integer.toString(portBase)));
         command.addAll(options);
-        process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        ProcessBuilder builder = new ProcessBuilder(command);
+        if (launcherEnvironment != null) {
+            builder.environment().put("PGBRANCH_CLASSPATH", System.getProperty("java.class.path"));
+            builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
+            builder.environment().put("PGBRANCH_JAVA_OPTS", errorFile);
+            builder.environment().putAll(launcherEnvironment);
+        }
+        process = builder.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         long deadline = System.nanoTime() + START_DEADLINE.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
