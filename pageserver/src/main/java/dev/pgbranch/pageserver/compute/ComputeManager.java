@@ -266,7 +266,7 @@ public final class ComputeManager implements AutoCloseable {
             }
             Running existing = computes.get(key);
             if (existing != null) {
-                if (existing.process.isAlive() && !existing.stopping) {
+                if (alive(existing.process) && !existing.stopping) {
                     Compute compute = existing.compute;
                     if (compute.timeline().equals(timeline) && compute.port() == port) {
                         return compute;
@@ -438,7 +438,7 @@ public final class ComputeManager implements AutoCloseable {
     /** The compute for {@code key} if it is running (a compute that died is not). */
     public Optional<Compute> running(String key) {
         Running running = computes.get(key);
-        if (running == null || running.stopping || !running.process.isAlive()) {
+        if (running == null || running.stopping || !alive(running.process)) {
             return Optional.empty();
         }
         return Optional.of(running.compute);
@@ -454,6 +454,27 @@ public final class ComputeManager implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------------------ health
+
+    /**
+     * Whether the postmaster still runs. {@link Process#isAlive} stays true from its death until
+     * the JVM's reaper has collected it; a postmaster killed by a signal is a zombie (state Z in
+     * {@code /proc/<pid>/stat}) in that window and its port already refuses connections, so a
+     * client waking it then must get a new compute, not the dead one's address.
+     */
+    private static boolean alive(Process process) {
+        if (!process.isAlive()) {
+            return false;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2); // "pid (comm) S ..."; comm may hold ')'
+            return state != 'Z' && state != 'X';
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false; // reaped meanwhile
+        } catch (IOException | RuntimeException e) {
+            return process.isAlive();
+        }
+    }
 
     private void onExit(String key, Running running) {
         if (running.stopping) {

@@ -10,6 +10,7 @@ import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -250,21 +251,45 @@ public final class FuseMount implements AutoCloseable {
     }
 
     private static void lazyUnmount(Path mountpoint) throws IOException {
-        Process process = new ProcessBuilder(FUSERMOUNT, "-u", "-z", mountpoint.toString())
-                .redirectErrorStream(true).start();
+        Result result = run(List.of(FUSERMOUNT, "-u", "-z", mountpoint.toString()), UNMOUNT_TIMEOUT);
+        if (result.exitCode() != 0 && MountTable.isMounted(mountpoint)) {
+            throw new IOException(FUSERMOUNT + " -uz " + mountpoint + " failed: " + result.output());
+        }
+    }
+
+    private static final Duration UNMOUNT_TIMEOUT = Duration.ofSeconds(30);
+
+    /** What a helper command exited with and printed (stdout and stderr together). */
+    record Result(int exitCode, String output) {
+    }
+
+    /**
+     * Runs a helper command with a deadline. Its output goes to a file, not a pipe, and is read
+     * only once it has exited: reading a pipe first would block for as long as the command runs
+     * (a hung fusermount on a dead mount), so the deadline could never fire.
+     *
+     * @throws IOException if it does not exit within {@code timeout} (it is killed) or cannot run
+     */
+    static Result run(List<String> command, Duration timeout) throws IOException {
+        Path output = Files.createTempFile("pgbranch-command", ".out");
         try {
-            boolean exited = process.waitFor(30, TimeUnit.SECONDS);
-            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            if (!exited) {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(output.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start();
+            try {
+                if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                    process.destroyForcibly();
+                    throw new IOException(String.join(" ", command) + " did not finish within " + timeout.toMillis()
+                            + " ms; killed it");
+                }
+            } catch (InterruptedException e) {
                 process.destroyForcibly();
-                throw new IOException(FUSERMOUNT + " -uz " + mountpoint + " did not finish");
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while running " + String.join(" ", command), e);
             }
-            if (process.exitValue() != 0 && MountTable.isMounted(mountpoint)) {
-                throw new IOException(FUSERMOUNT + " -uz " + mountpoint + " failed: " + output);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while unmounting " + mountpoint, e);
+            return new Result(process.exitValue(), Files.readString(output, StandardCharsets.UTF_8).trim());
+        } finally {
+            Files.deleteIfExists(output);
         }
     }
 

@@ -185,7 +185,9 @@ final class TimelineFilesystem implements FuseOperations {
             boolean plus = (flags & FuseOperations.FUSE_READDIR_PLUS) != 0;
             int fillFlags = plus ? DirFiller.FUSE_FILL_DIR_PLUS : 0;
             InodeAttributes self = attributes(directory);
-            if (filler.fill(".", stat -> fill(stat, self), 0, fillFlags) != 0
+            // Both without FILL_DIR_PLUS: libfuse looks no dot entry up, and a "." sent as a plus
+            // entry without a lookup never reached readdir(3) (pg_ls_dir('.', false, true) lacked it).
+            if (filler.fill(".", stat -> fill(stat, self), 0, 0) != 0
                     || filler.fill("..", stat -> stat.setMode(Stat.S_IFDIR | 0755), 0, 0) != 0) {
                 return 0;
             }

@@ -249,6 +249,50 @@ class ComputeManagerTest {
     }
 
     @Test
+    void pgLsDirWithDotDirectoriesListsDotAndDotDotLikeALocalDisk() throws Exception {
+        int port = freePort();
+        computes.start("dots", branch(), port);
+        try (Connection connection = connect(port); Statement sql = connection.createStatement()) {
+            List<String> names = new ArrayList<>();
+            try (ResultSet rows = sql.executeQuery("SELECT pg_ls_dir('.', false, true) AS n ORDER BY n")) {
+                while (rows.next()) {
+                    names.add(rows.getString(1));
+                }
+            }
+            assertEquals(".", names.get(0), names.toString());
+            assertEquals("..", names.get(1), names.toString());
+            assertTrue(names.contains("base") && names.contains("PG_VERSION"), names.toString());
+            assertEquals("2", single(connection, "SELECT count(*) FROM pg_ls_dir('base', false, true) d "
+                    + "WHERE d IN ('.', '..')"), "a subdirectory has them too");
+        }
+    }
+
+    @Test
+    void aQueryThatSpillsToPgsqlTmpKeepsItsTemporaryFilesOutOfTheTimeline() throws Exception {
+        TimelineId timeline = branch();
+        int port = freePort();
+        computes.start("spill", timeline, port);
+        try (Connection connection = connect(port); Statement sql = connection.createStatement()) {
+            sql.execute("SET work_mem = '64kB'");
+            sql.execute("SET log_temp_files = 0");
+            long lsnBefore = store.timeline(timeline).lastLsn();
+            StringBuilder plan = new StringBuilder();
+            try (ResultSet rows = sql.executeQuery("EXPLAIN (ANALYZE, COSTS OFF) SELECT count(*) FROM (SELECT g, "
+                    + "md5(g::text) m FROM generate_series(1, 200000) g ORDER BY m) sorted")) {
+                while (rows.next()) {
+                    plan.append(rows.getString(1)).append('\n');
+                }
+            }
+            assertTrue(plan.toString().contains("Sort Method: external merge"), "the sort spilled:\n" + plan);
+            long base = store.timeline(timeline).lookup(Namespace.ROOT_INODE, "base");
+            assertEquals(Namespace.NO_INODE, store.timeline(timeline).lookup(base, "pgsql_tmp"),
+                    "no temporary directory or file is versioned");
+            long written = store.timeline(timeline).lastLsn() - lsnBefore;
+            assertTrue(written < 50, "the spill wrote " + written + " records to the timeline");
+        }
+    }
+
+    @Test
     void aFailedStartReportsThePostgresLogAndLeavesNothingMounted() throws Exception {
         TimelineId timeline = branch();
         try (FuseMount mount = FuseMount.mount(store.timeline(timeline), temp.resolve("edit"),
