@@ -555,6 +555,13 @@ public final class ComputeManager implements AutoCloseable {
         } catch (IOException e) {
             LOG.log(Level.ERROR, "cannot list mounts in " + layout.mounts(), e);
         }
+        if (computes.isEmpty()) { // else a running compute's spill files would go
+            try {
+                FuseMount.deleteSpillLeftovers(layout.root());
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "cannot delete spill files left in " + layout.root() + ": " + e);
+            }
+        }
     }
 
     /** Stops every compute. Idempotent. */

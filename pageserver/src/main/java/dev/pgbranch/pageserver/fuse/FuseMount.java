@@ -250,6 +250,14 @@ public final class FuseMount implements AutoCloseable {
         }
     }
 
+    /**
+     * Deletes the spill directories (temporary files of queries) that mounts left in
+     * {@code directory} when their process died: the mounts are gone, so is what they spilled.
+     */
+    public static void deleteSpillLeftovers(Path directory) throws IOException {
+        LocalOverlay.deleteScratchLeftovers(directory);
+    }
+
     private static void lazyUnmount(Path mountpoint) throws IOException {
         Result result = run(List.of(FUSERMOUNT, "-u", "-z", mountpoint.toString()), UNMOUNT_TIMEOUT);
         if (result.exitCode() != 0 && MountTable.isMounted(mountpoint)) {

@@ -82,7 +82,7 @@ final class TimelineFilesystem implements FuseOperations {
     private final MountOptions options;
     private final FuseContext context;
     private final Errno errno;
-    private final LocalOverlay overlay = new LocalOverlay();
+    private final LocalOverlay overlay;
     private final Object renameLock = new Object();
     /** Files unlinked while open: libfuse's hidden name -> the (now unlinked) inode. */
     private final Map<String, Long> hidden = new ConcurrentHashMap<>();
@@ -99,6 +99,8 @@ final class TimelineFilesystem implements FuseOperations {
         this.options = options;
         this.context = context;
         this.errno = errno;
+        // Spill files go to the store's disk when it is known (statfs reports that disk too).
+        this.overlay = options.capacityFrom().map(LocalOverlay::new).orElseGet(LocalOverlay::new);
     }
 
     @Override
@@ -142,7 +144,8 @@ final class TimelineFilesystem implements FuseOperations {
 
     @Override
     public void destroy() {
-        // Nothing to release: the timeline belongs to the store, the overlay dies with the mount.
+        // The timeline belongs to the store; the overlay dies with the mount, spill files included.
+        overlay.close();
     }
 
     // ---------------------------------------------------------------- attributes and lookup
@@ -150,6 +153,10 @@ final class TimelineFilesystem implements FuseOperations {
     @Override
     public int getattr(String path, Stat stat, FileInfo fi) {
         try {
+            if (overlay.isDirectory(path)) {
+                fillOverlayDirectory(stat, overlay.directory(path));
+                return 0;
+            }
             OverlayFile file = overlayFile(path, fi);
             if (file != null) {
                 fillOverlay(stat, file);
@@ -166,7 +173,9 @@ final class TimelineFilesystem implements FuseOperations {
     @Override
     public int access(String path, int mask) {
         try {
-            if (LocalOverlay.covers(path)) {
+            if (overlay.isDirectory(path)) {
+                return 0;
+            } else if (LocalOverlay.covers(path)) {
                 overlay.get(path);
             } else {
                 attributes(resolve(path));
@@ -180,6 +189,9 @@ final class TimelineFilesystem implements FuseOperations {
     @Override
     public int readdir(String path, DirFiller filler, long offset, FileInfo fi, int flags) {
         try {
+            if (overlay.isDirectory(path)) {
+                return readOverlayDirectory(path, filler, (flags & FuseOperations.FUSE_READDIR_PLUS) != 0);
+            }
             long directory = resolve(path);
             List<DirectoryEntry> entries = timeline.list(directory);
             boolean plus = (flags & FuseOperations.FUSE_READDIR_PLUS) != 0;
@@ -210,16 +222,44 @@ final class TimelineFilesystem implements FuseOperations {
                 }
             }
             if (hostsOverlay) {
-                for (String name : overlay.list(path)) {
-                    OverlayFile file = overlay.get(child(path, name));
-                    if (filler.fill(name, stat -> fillOverlay(stat, file), 0, fillFlags) != 0) {
-                        return 0;
-                    }
-                }
+                fillOverlayEntries(path, filler, fillFlags);
             }
             return 0;
         } catch (Throwable t) {
             return failed("readdir", path, t);
+        }
+    }
+
+    /** A directory of a temporary-file area: its overlay entries only. */
+    private int readOverlayDirectory(String path, DirFiller filler, boolean plus) throws IOException {
+        OverlayFile self = overlay.directory(path);
+        if (filler.fill(".", stat -> fillOverlayDirectory(stat, self), 0, 0) != 0
+                || filler.fill("..", stat -> stat.setMode(Stat.S_IFDIR | 0755), 0, 0) != 0) {
+            return 0;
+        }
+        fillOverlayEntries(path, filler, plus ? DirFiller.FUSE_FILL_DIR_PLUS : 0);
+        return 0;
+    }
+
+    private void fillOverlayEntries(String path, DirFiller filler, int fillFlags) throws IOException {
+        for (String name : overlay.list(path)) {
+            String entry = child(path, name);
+            if (overlay.isDirectory(entry)) {
+                OverlayFile directory = overlay.directory(entry);
+                if (filler.fill(name, stat -> fillOverlayDirectory(stat, directory), 0, fillFlags) != 0) {
+                    return;
+                }
+                continue;
+            }
+            OverlayFile file;
+            try {
+                file = overlay.get(entry);
+            } catch (NamespaceException gone) {
+                continue; // unlinked meanwhile
+            }
+            if (filler.fill(name, stat -> fillOverlay(stat, file), 0, fillFlags) != 0) {
+                return;
+            }
         }
     }
 
@@ -228,10 +268,17 @@ final class TimelineFilesystem implements FuseOperations {
     @Override
     public int mkdir(String path, int mode) {
         try {
+            FuseContext.Caller caller = context.caller();
+            if (LocalOverlay.inTemporaryArea(path)) {
+                if (!overlay.isDirectory(parentOf(path))) {
+                    resolve(parentOf(path)); // the area's root: its versioned parent must exist
+                }
+                overlay.mkdir(path, mode, caller.uid(), caller.gid());
+                return 0;
+            }
             if (LocalOverlay.covers(path)) {
                 return -Errnos.EPERM;
             }
-            FuseContext.Caller caller = context.caller();
             timeline.create(resolve(parentOf(path)), nameOf(path), InodeKind.DIRECTORY, mode & 07777,
                     caller.uid(), caller.gid());
             return 0;
@@ -245,6 +292,10 @@ final class TimelineFilesystem implements FuseOperations {
         try {
             if (path.equals(LocalOverlay.STATS_DIRECTORY) && !overlay.list(path).isEmpty()) {
                 return -Errnos.ENOTEMPTY;
+            }
+            if (LocalOverlay.inTemporaryArea(path)) {
+                overlay.rmdir(path);
+                return 0;
             }
             timeline.removeDirectory(resolve(parentOf(path)), nameOf(path));
             return 0;
@@ -643,6 +694,13 @@ final class TimelineFilesystem implements FuseOperations {
         stat.mTime().set(modified);
         stat.aTime().set(modified);
         stat.cTime().set(attributes.changed() != null ? attributes.changed() : modified);
+    }
+
+    private static void fillOverlayDirectory(Stat stat, OverlayFile directory) {
+        fillOverlay(stat, directory);
+        stat.setMode(Stat.S_IFDIR | directory.mode());
+        stat.setNLink((short) 2);
+        stat.setSize(0);
     }
 
     private static void fillOverlay(Stat stat, OverlayFile file) {
