@@ -103,7 +103,9 @@ class CatalogLossTest {
             assertEquals(1, quarantined.size(), quarantined.toString());
             assertEquals(feature, quarantined.get(0).path("timeline").asText());
             assertEquals("default/development", quarantined.get(0).path("ancestorBranch").asText());
-            assertTrue(server.cliOk("store", "quarantine", "list").contains(feature));
+            String table = server.cliOk("store", "quarantine", "list");
+            System.out.println(table);
+            assertTrue(table.contains(feature) && table.contains("default/development"), table);
 
             JsonNode adopted = ServerProcess.parse(server.cliOk("store", "quarantine", "adopt", feature, "--as",
                     "feature", "--output", "json"));
