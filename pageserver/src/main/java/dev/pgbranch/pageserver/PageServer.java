@@ -241,10 +241,13 @@ public final class PageServer implements AutoCloseable {
 
         branches = new BranchService(catalog, store, computes, new ProjectSecrets(dataDirectory.resolve("secrets")),
                 BranchService::portIsFree);
-        // Before anything creates a timeline of its own: what the catalog does not know is kept.
+        // Before anything creates a timeline of its own: throwaway computes' timelines (none runs
+        // now) are retired, what the catalog does not know is kept.
+        catalog.update(s -> s.withTemporaryRetired());
         Quarantine quarantine = new Quarantine(catalog, store, branches);
         quarantine.admitUnknown();
         branches.collectGarbage();
+        PageStore throwaway = new TemporaryTimelines(store, catalog);
         if (!branches.projectExists(Project.DEFAULT)) {
             LOG.log(System.Logger.Level.INFO, "first start: creating project ''{0}'' (initdb)", Project.DEFAULT);
             branches.createProject(Project.DEFAULT, user.uid(), user.gid());
@@ -260,7 +263,7 @@ public final class PageServer implements AutoCloseable {
         // After the computes (closed after it: a closing proxy leaves computes as they are) and
         // before the API, so every branch's port is open before anyone can ask for its URI.
         BranchDirectory directory = new BranchDirectory(branches, config.proxyConfig(tls),
-                new TimeTravel(branches, store, computes, TimeTravel.DEFAULT_MAX_COMPUTES, config.idleTimeout()));
+                new TimeTravel(branches, throwaway, computes, TimeTravel.DEFAULT_MAX_COMPUTES, config.idleTimeout()));
         resources.push(directory); // closed after the proxy: removes the time-travel computes and timelines
         proxy = directory.proxy();
         try {
@@ -280,8 +283,8 @@ public final class PageServer implements AutoCloseable {
         token = ApiToken.loadOrCreate(dataDirectory.resolve(ApiToken.FILE_NAME));
         api = new ApiServer(branches, token, config.apiPort(), store::stats,
                 () -> computes.fuseRequests().render() + proxy.metrics());
-        SchemaReview review = new SchemaReview(branches, catalog, store, computes);
-        api.schemaRoutes(new SchemaRoutes(review, new DataReview(review, branches, store, computes)));
+        SchemaReview review = new SchemaReview(branches, catalog, throwaway, computes);
+        api.schemaRoutes(new SchemaRoutes(review, new DataReview(review, branches, throwaway, computes)));
         api.garbageCollector(gc);
         api.console(new Console(branches, token, Console.DEFAULT_SESSION_TTL, InstantSource.system(),
                 e -> ApiServer.status(e.code())));

@@ -39,6 +39,7 @@ import java.util.TreeSet;
  *   "nextPort": 55434,                     where the next port search starts
  *   "retiredTimelines": ["&lt;32 hex&gt;", ...],   unreferenced timelines still to delete
  *   "quarantinedTimelines": [...],         timelines kept but not served (absent in older files)
+ *   "temporaryTimelines": [...],           throwaway computes' timelines (absent in older files)
  *   "projects": [
  *     { "name": "default",
  *       "createdAt": "2026-11-24T05:30:00Z",     ISO-8601 UTC
@@ -128,8 +129,10 @@ final class CatalogFile {
         if (!tree.has("generation")) {
             tree.put("generation", 0L);
         }
-        if (!tree.has("quarantinedTimelines")) {
-            tree.putArray("quarantinedTimelines");
+        for (String field : new String[] {"quarantinedTimelines", "temporaryTimelines"}) {
+            if (!tree.has(field)) {
+                tree.putArray(field);
+            }
         }
         JsonNode projects = tree.get("projects");
         if (projects != null && projects.isArray()) {
@@ -181,7 +184,11 @@ final class CatalogFile {
         for (String id : require(json.quarantinedTimelines(), "quarantinedTimelines")) {
             quarantined.add(TimelineId.parse(id));
         }
-        return new CatalogState(json.portBase(), json.nextPort(), projects, retired, quarantined);
+        Set<TimelineId> temporary = new TreeSet<>();
+        for (String id : require(json.temporaryTimelines(), "temporaryTimelines")) {
+            temporary.add(TimelineId.parse(id));
+        }
+        return new CatalogState(json.portBase(), json.nextPort(), projects, retired, quarantined, temporary);
     }
 
     private static Duration parseRetention(String project, String text) {
@@ -213,12 +220,14 @@ final class CatalogFile {
         }
         List<String> retired = state.retiredTimelines().stream().map(TimelineId::toString).toList();
         List<String> quarantined = state.quarantinedTimelines().stream().map(TimelineId::toString).toList();
+        List<String> temporary = state.temporaryTimelines().stream().map(TimelineId::toString).toList();
         return new FileJson(FORMAT, VERSION, generation, state.portBase(), state.nextPort(), retired, quarantined,
-                projects);
+                temporary, projects);
     }
 
     record FileJson(String format, int version, long generation, int portBase, int nextPort,
-                    List<String> retiredTimelines, List<String> quarantinedTimelines, List<ProjectJson> projects) {
+                    List<String> retiredTimelines, List<String> quarantinedTimelines, List<String> temporaryTimelines,
+                    List<ProjectJson> projects) {
     }
 
     record ProjectJson(String name, String createdAt, String retention, List<BranchJson> branches) {

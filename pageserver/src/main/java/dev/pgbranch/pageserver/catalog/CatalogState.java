@@ -26,16 +26,19 @@ import java.util.function.IntPredicate;
  *     server found them (a crash between a storage change and its catalog record, a catalog
  *     restored from an older backup): kept, not served, never deleted by the server itself;
  *     an operator adopts them as branches or purges them ({@code pgbranch store quarantine})
+ * @param temporaryTimelines timelines of throwaway computes (time travel, a schema diff's base)
+ *     while they run; none survives a restart, so the next start retires them
  *
  * <p>The constructor checks the cross-project invariants: branch ports unique, timelines not
  * shared between branches.
  */
 public record CatalogState(int portBase, int nextPort, Map<String, Project> projects,
-                           Set<TimelineId> retiredTimelines, Set<TimelineId> quarantinedTimelines) {
+                           Set<TimelineId> retiredTimelines, Set<TimelineId> quarantinedTimelines,
+                           Set<TimelineId> temporaryTimelines) {
 
-    /** A state with nothing in quarantine. */
+    /** A state with nothing in quarantine and no temporary timeline. */
     public CatalogState(int portBase, int nextPort, Map<String, Project> projects, Set<TimelineId> retiredTimelines) {
-        this(portBase, nextPort, projects, retiredTimelines, Set.of());
+        this(portBase, nextPort, projects, retiredTimelines, Set.of(), Set.of());
     }
 
     public CatalogState {
@@ -45,9 +48,15 @@ public record CatalogState(int portBase, int nextPort, Map<String, Project> proj
         projects = Collections.unmodifiableMap(new TreeMap<>(projects));
         retiredTimelines = Collections.unmodifiableSet(new TreeSet<>(retiredTimelines));
         quarantinedTimelines = Collections.unmodifiableSet(new TreeSet<>(quarantinedTimelines));
+        temporaryTimelines = Collections.unmodifiableSet(new TreeSet<>(temporaryTimelines));
         for (TimelineId id : quarantinedTimelines) {
+            if (retiredTimelines.contains(id) || temporaryTimelines.contains(id)) {
+                throw new IllegalArgumentException("timeline " + id + " is listed as quarantined and as retired or temporary");
+            }
+        }
+        for (TimelineId id : temporaryTimelines) {
             if (retiredTimelines.contains(id)) {
-                throw new IllegalArgumentException("timeline " + id + " is listed both as retired and as quarantined");
+                throw new IllegalArgumentException("timeline " + id + " is listed both as retired and as temporary");
             }
         }
         Map<Integer, String> ports = new HashMap<>();
@@ -69,9 +78,9 @@ public record CatalogState(int portBase, int nextPort, Map<String, Project> proj
                     throw new IllegalArgumentException("timeline " + branch.timeline() + " of '" + who
                             + "' is also listed as retired");
                 }
-                if (quarantinedTimelines.contains(branch.timeline())) {
+                if (quarantinedTimelines.contains(branch.timeline()) || temporaryTimelines.contains(branch.timeline())) {
                     throw new IllegalArgumentException("timeline " + branch.timeline() + " of '" + who
-                            + "' is also listed as quarantined");
+                            + "' is also listed as quarantined or temporary");
                 }
             }
         }
@@ -95,39 +104,62 @@ public record CatalogState(int portBase, int nextPort, Map<String, Project> proj
     public CatalogState withProject(Project project) {
         Map<String, Project> copy = new TreeMap<>(projects);
         copy.put(project.name(), project);
-        return new CatalogState(portBase, nextPort, copy, retiredTimelines, quarantinedTimelines);
+        return new CatalogState(portBase, nextPort, copy, retiredTimelines, quarantinedTimelines, temporaryTimelines);
     }
 
     public CatalogState withRetired(TimelineId timeline) {
         Set<TimelineId> copy = new TreeSet<>(retiredTimelines);
         copy.add(timeline);
-        return new CatalogState(portBase, nextPort, projects, copy, quarantinedTimelines);
+        return new CatalogState(portBase, nextPort, projects, copy, quarantinedTimelines, temporaryTimelines);
     }
 
     public CatalogState withoutRetired(TimelineId timeline) {
         Set<TimelineId> copy = new TreeSet<>(retiredTimelines);
         copy.remove(timeline);
-        return new CatalogState(portBase, nextPort, projects, copy, quarantinedTimelines);
+        return new CatalogState(portBase, nextPort, projects, copy, quarantinedTimelines, temporaryTimelines);
     }
 
-    /** Every timeline this catalog knows: live, retired or quarantined. */
+    /** Every timeline this catalog knows: live, retired, quarantined or temporary. */
     public Set<TimelineId> knownTimelines() {
         Set<TimelineId> known = liveTimelines();
         known.addAll(retiredTimelines);
         known.addAll(quarantinedTimelines);
+        known.addAll(temporaryTimelines);
         return known;
+    }
+
+    public CatalogState withTemporary(TimelineId timeline) {
+        Set<TimelineId> copy = new TreeSet<>(temporaryTimelines);
+        copy.add(timeline);
+        return new CatalogState(portBase, nextPort, projects, retiredTimelines, quarantinedTimelines, copy);
+    }
+
+    public CatalogState withoutTemporary(TimelineId timeline) {
+        Set<TimelineId> copy = new TreeSet<>(temporaryTimelines);
+        copy.remove(timeline);
+        return new CatalogState(portBase, nextPort, projects, retiredTimelines, quarantinedTimelines, copy);
+    }
+
+    /** Every temporary timeline retired: at start, when no throwaway compute runs any more. */
+    public CatalogState withTemporaryRetired() {
+        if (temporaryTimelines.isEmpty()) {
+            return this;
+        }
+        Set<TimelineId> retired = new TreeSet<>(retiredTimelines);
+        retired.addAll(temporaryTimelines);
+        return new CatalogState(portBase, nextPort, projects, retired, quarantinedTimelines, Set.of());
     }
 
     public CatalogState withQuarantined(Set<TimelineId> timelines) {
         Set<TimelineId> copy = new TreeSet<>(quarantinedTimelines);
         copy.addAll(timelines);
-        return new CatalogState(portBase, nextPort, projects, retiredTimelines, copy);
+        return new CatalogState(portBase, nextPort, projects, retiredTimelines, copy, temporaryTimelines);
     }
 
     public CatalogState withoutQuarantined(TimelineId timeline) {
         Set<TimelineId> copy = new TreeSet<>(quarantinedTimelines);
         copy.remove(timeline);
-        return new CatalogState(portBase, nextPort, projects, retiredTimelines, copy);
+        return new CatalogState(portBase, nextPort, projects, retiredTimelines, copy, temporaryTimelines);
     }
 
     /**
@@ -135,7 +167,8 @@ public record CatalogState(int portBase, int nextPort, Map<String, Project> proj
      * {@code --branch-port-base}; existing branches keep their ports.
      */
     public CatalogState withPortBase(int base) {
-        return base == portBase ? this : new CatalogState(base, base, projects, retiredTimelines, quarantinedTimelines);
+        return base == portBase ? this
+                : new CatalogState(base, base, projects, retiredTimelines, quarantinedTimelines, temporaryTimelines);
     }
 
     /**
@@ -154,7 +187,7 @@ public record CatalogState(int portBase, int nextPort, Map<String, Project> proj
             if (!taken.contains(candidate) && available.test(candidate)) {
                 int next = candidate == 65535 ? portBase : candidate + 1;
                 return new PortAllocation(candidate, new CatalogState(portBase, next, projects, retiredTimelines,
-                        quarantinedTimelines));
+                        quarantinedTimelines, temporaryTimelines));
             }
             candidate = candidate == 65535 ? portBase : candidate + 1;
         }
