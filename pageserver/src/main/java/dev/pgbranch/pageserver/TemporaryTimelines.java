@@ -5,12 +5,14 @@ import dev.pgbranch.storage.Ancestor;
 import dev.pgbranch.storage.GcResult;
 import dev.pgbranch.storage.NoSuchTimelineException;
 import dev.pgbranch.storage.PageStore;
+import dev.pgbranch.storage.StoreReport;
 import dev.pgbranch.storage.StoreStats;
 import dev.pgbranch.storage.Timeline;
 import dev.pgbranch.storage.TimelineId;
 import dev.pgbranch.storage.TimelineUsage;
 
 import java.io.IOException;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -36,8 +38,8 @@ final class TemporaryTimelines implements PageStore {
     }
 
     @Override
-    public TimelineId createBranch(TimelineId ancestor, long ancestorLsn) throws IOException {
-        TimelineId id = store.createBranch(ancestor, ancestorLsn);
+    public TimelineId createBranch(TimelineId ancestor, long ancestorLsn, long lsnFloor) throws IOException {
+        TimelineId id = store.createBranch(ancestor, ancestorLsn, lsnFloor);
         catalog.update(s -> s.withTemporary(id));
         return id;
     }
@@ -86,6 +88,16 @@ final class TemporaryTimelines implements PageStore {
     @Override
     public StoreStats stats() {
         return store.stats();
+    }
+
+    @Override
+    public Map<TimelineId, String> quarantined() {
+        return store.quarantined();
+    }
+
+    @Override
+    public StoreReport verify() throws IOException {
+        return store.verify();
     }
 
     @Override
