@@ -101,10 +101,17 @@ public record CatalogState(int portBase, int nextPort, Map<String, Project> proj
         return live;
     }
 
+    /**
+     * The state with {@code project} replaced. A temporary timeline that a branch of it now
+     * points at (a rebase keeps the timeline its temporary compute replayed onto) is temporary no
+     * more: it is the branch's.
+     */
     public CatalogState withProject(Project project) {
         Map<String, Project> copy = new TreeMap<>(projects);
         copy.put(project.name(), project);
-        return new CatalogState(portBase, nextPort, copy, retiredTimelines, quarantinedTimelines, temporaryTimelines);
+        Set<TimelineId> temporary = new TreeSet<>(temporaryTimelines);
+        project.branches().values().forEach(b -> temporary.remove(b.timeline()));
+        return new CatalogState(portBase, nextPort, copy, retiredTimelines, quarantinedTimelines, temporary);
     }
 
     public CatalogState withRetired(TimelineId timeline) {
