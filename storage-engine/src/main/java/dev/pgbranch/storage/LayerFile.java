@@ -17,11 +17,8 @@ import org.roaringbitmap.RoaringBitmap;
 
 /**
  * An open, verified layer file ({@link LayerFormat}). Opening reads and checks the header,
- * index and bitmaps; the index stays in the file, memory-mapped read-only and searched in
- * place (42 bytes an entry off the heap: the OS page cache holds what is read often, so heap
- * use does not grow with the store's size); the bitmaps are on the heap. Values are read on
- * demand with positional reads, checked against their CRC32C, decompressed and cached in the
- * {@link PageCache}.
+ * index and bitmaps into memory; values are read on demand with positional reads, checked
+ * against their CRC32C, decompressed and cached in the {@link PageCache}.
  *
  * <p>Thread-safety: immutable after open; concurrent reads are safe.
  *
@@ -42,9 +39,14 @@ final class LayerFile implements AutoCloseable {
     private volatile boolean closed;
     private final LayerFormat.Header header;
     private final long fileSize;
-    /** The index entries, mapped read-only ({@link LayerFormat}: 42 bytes each, in key order). */
-    private final ByteBuffer index;
-    private final int entries;
+    private final long[] inodes;
+    private final long[] blocks;
+    private final long[] lsns;
+    private final long[] offsets;
+    private final int[] lengths;
+    private final byte[] kinds;
+    private final byte[] encodings;
+    private final int[] crcs;
     private final Long2ObjectHashMap<RoaringBitmap> bitmaps;
     private final Disk disk;
 
@@ -57,15 +59,30 @@ final class LayerFile implements AutoCloseable {
         this.header = header;
         this.fileSize = fileSize;
         this.bitmaps = bitmaps;
-        this.index = index;
-        this.entries = header.entryCount();
-        for (int i = 0; i < entries; i++) {
+        int n = header.entryCount();
+        inodes = new long[n];
+        blocks = new long[n];
+        lsns = new long[n];
+        offsets = new long[n];
+        lengths = new int[n];
+        kinds = new byte[n];
+        encodings = new byte[n];
+        crcs = new int[n];
+        for (int i = 0; i < n; i++) {
+            inodes[i] = index.getLong();
+            blocks[i] = index.getLong();
+            lsns[i] = index.getLong();
+            offsets[i] = index.getLong();
+            lengths[i] = index.getInt();
+            kinds[i] = index.get();
+            encodings[i] = index.get();
+            crcs[i] = index.getInt();
             long entryOffset = header.indexOffset() + (long) i * LayerFormat.ENTRY_LENGTH;
-            if (valueOffset(i) < LayerFormat.HEADER_LENGTH || storedLength(i) < 0
-                    || valueOffset(i) + storedLength(i) > header.indexOffset()) {
+            if (offsets[i] < LayerFormat.HEADER_LENGTH || lengths[i] < 0
+                    || offsets[i] + lengths[i] > header.indexOffset()) {
                 throw corrupt("index entry " + i + " points outside the values", entryOffset);
             }
-            if (i > 0 && compare(i - 1, inode(i), block(i), lsn(i)) >= 0) {
+            if (i > 0 && compare(i - 1, inodes[i], blocks[i], lsns[i]) >= 0) {
                 throw corrupt("index entry " + i + " out of order", entryOffset);
             }
         }
@@ -108,14 +125,14 @@ final class LayerFile implements AutoCloseable {
             if (header.indexLength() > Integer.MAX_VALUE || header.bitmapLength() > Integer.MAX_VALUE) {
                 throw new IOException("layer file " + path + ": index or bitmaps too large (offset 84)");
             }
-            ByteBuffer index = channel.map(FileChannel.MapMode.READ_ONLY, header.indexOffset(), header.indexLength());
+            ByteBuffer index = ByteBuffer.allocate((int) header.indexLength());
+            readFully(channel, index, header.indexOffset(), path);
             int entriesLength = (int) header.indexLength() - 4;
-            CRC32C indexCrc = new CRC32C();
-            indexCrc.update(index.slice(0, entriesLength));
-            if (index.getInt(entriesLength) != (int) indexCrc.getValue()) {
+            if (index.getInt(entriesLength) != LayerFormat.crc(index.array(), 0, entriesLength)) {
                 throw new IOException("layer file " + path + ": index checksum mismatch at offset "
                         + header.indexOffset());
             }
+            index.flip();
             ByteBuffer bitmapSection = ByteBuffer.allocate((int) header.bitmapLength());
             readFully(channel, bitmapSection, header.bitmapOffset(), path);
             int sectionLength = bitmapSection.capacity() - 4;
@@ -176,8 +193,8 @@ final class LayerFile implements AutoCloseable {
     }
 
     private int compare(int i, long inode, long block, long lsn) {
-        int c = Keys.compare(inode(i), block(i), inode, block);
-        return c != 0 ? c : Long.compare(lsn(i), lsn);
+        int c = Keys.compare(inodes[i], blocks[i], inode, block);
+        return c != 0 ? c : Long.compare(lsns[i], lsn);
     }
 
     /** Whether the key may have versions here (bitmap check, no I/O). */
@@ -195,7 +212,7 @@ final class LayerFile implements AutoCloseable {
         if (lsn < header.minLsn() || !mayContain(inode, block)) {
             return null;
         }
-        int lo = 0, hi = entries - 1, found = -1;
+        int lo = 0, hi = inodes.length - 1, found = -1;
         while (lo <= hi) {
             int mid = (lo + hi) >>> 1;
             if (compare(mid, inode, block, lsn) <= 0) {
@@ -205,7 +222,7 @@ final class LayerFile implements AutoCloseable {
                 hi = mid - 1;
             }
         }
-        if (found < 0 || inode(found) != inode || block(found) != block) {
+        if (found < 0 || inodes[found] != inode || blocks[found] != block) {
             return null;
         }
         return value(found, cache);
@@ -261,7 +278,7 @@ final class LayerFile implements AutoCloseable {
     }
 
     private Object value(int i, PageCache cache) throws IOException {
-        byte kind = valueKind(i);
+        byte kind = kinds[i];
         if (kind == ValueCodec.ZERO_PAGE) {
             return Tombstone.ZERO_PAGE;
         }
@@ -273,37 +290,37 @@ final class LayerFile implements AutoCloseable {
         if (cached != null) {
             return cached;
         }
-        ByteBuffer stored = ByteBuffer.allocate(storedLength(i));
-        readValue(stored, valueOffset(i));
+        ByteBuffer stored = ByteBuffer.allocate(lengths[i]);
+        readValue(stored, offsets[i]);
         stored.flip();
         CRC32C crc = new CRC32C();
-        crc.update(stored.array(), 0, storedLength(i));
-        if ((int) crc.getValue() != valueCrc(i)) {
-            throw corrupt("checksum mismatch in the value of " + Keys.describe(inode(i), block(i)) + " at LSN "
-                    + Lsn.format(lsn(i)), valueOffset(i));
+        crc.update(stored.array(), 0, lengths[i]);
+        if ((int) crc.getValue() != crcs[i]) {
+            throw corrupt("checksum mismatch in the value of " + Keys.describe(inodes[i], blocks[i]) + " at LSN "
+                    + Lsn.format(lsns[i]), offsets[i]);
         }
         ByteBuffer payload;
-        if (encoding(i) == LayerFormat.ENCODING_LZ4) {
+        if (encodings[i] == LayerFormat.ENCODING_LZ4) {
             byte[] page = new byte[Namespace.PAGE_SIZE];
             try {
-                int n = LZ4.decompress(stored.array(), 0, storedLength(i), page, 0, page.length);
+                int n = LZ4.decompress(stored.array(), 0, lengths[i], page, 0, page.length);
                 if (n != page.length) {
-                    throw corrupt("page decompressed to " + n + " bytes", valueOffset(i));
+                    throw corrupt("page decompressed to " + n + " bytes", offsets[i]);
                 }
             } catch (LZ4Exception e) {
-                throw new IOException("layer file " + path + ": undecodable page at offset " + valueOffset(i), e);
+                throw new IOException("layer file " + path + ": undecodable page at offset " + offsets[i], e);
             }
             payload = ByteBuffer.wrap(page);
-        } else if (encoding(i) == LayerFormat.ENCODING_RAW) {
+        } else if (encodings[i] == LayerFormat.ENCODING_RAW) {
             payload = stored;
         } else {
-            throw corrupt("unknown encoding " + encoding(i), valueOffset(i));
+            throw corrupt("unknown encoding " + encodings[i], offsets[i]);
         }
         Object value;
         try {
-            value = ValueCodec.decode(kind, inode(i), payload);
+            value = ValueCodec.decode(kind, inodes[i], payload);
         } catch (IllegalArgumentException e) {
-            throw new IOException("layer file " + path + ": undecodable value at offset " + valueOffset(i) + ": "
+            throw new IOException("layer file " + path + ": undecodable value at offset " + offsets[i] + ": "
                     + e.getMessage(), e);
         }
         cache.put(key, value);
@@ -331,45 +348,41 @@ final class LayerFile implements AutoCloseable {
     }
 
     int entryCount() {
-        return entries;
+        return inodes.length;
     }
 
     // Index entries by position (for merges and usage accounting; entries sorted by key, LSN).
 
-    private static int at(int i, int field) {
-        return i * LayerFormat.ENTRY_LENGTH + field;
-    }
-
     long inode(int i) {
-        return index.getLong(at(i, LayerFormat.ENTRY_INODE_OFFSET));
+        return inodes[i];
     }
 
     long block(int i) {
-        return index.getLong(at(i, LayerFormat.ENTRY_BLOCK_OFFSET));
+        return blocks[i];
     }
 
     long lsn(int i) {
-        return index.getLong(at(i, LayerFormat.ENTRY_LSN_OFFSET));
+        return lsns[i];
     }
 
     long valueOffset(int i) {
-        return index.getLong(at(i, LayerFormat.ENTRY_VALUE_OFFSET_OFFSET));
+        return offsets[i];
     }
 
     int storedLength(int i) {
-        return index.getInt(at(i, LayerFormat.ENTRY_STORED_LENGTH_OFFSET));
+        return lengths[i];
     }
 
     byte valueKind(int i) {
-        return index.get(at(i, LayerFormat.ENTRY_KIND_OFFSET));
+        return kinds[i];
     }
 
     byte encoding(int i) {
-        return index.get(at(i, LayerFormat.ENTRY_ENCODING_OFFSET));
+        return encodings[i];
     }
 
     int valueCrc(int i) {
-        return index.getInt(at(i, LayerFormat.ENTRY_CRC_OFFSET));
+        return crcs[i];
     }
 
     byte kind() {
@@ -395,8 +408,8 @@ final class LayerFile implements AutoCloseable {
     /** Whether the value of entry {@code i}, stored in {@code bytes[from, from + length)}, matches its CRC. */
     boolean valueMatches(int i, byte[] bytes, int from) {
         CRC32C crc = new CRC32C();
-        crc.update(bytes, from, storedLength(i));
-        return (int) crc.getValue() == valueCrc(i);
+        crc.update(bytes, from, lengths[i]);
+        return (int) crc.getValue() == crcs[i];
     }
 
     /**
@@ -407,14 +420,14 @@ final class LayerFile implements AutoCloseable {
         int n = header.entryCount();
         byte[] buffer = new byte[0];
         for (int i = 0; i < n; i++) {
-            if (valueKind(i) == ValueCodec.ZERO_PAGE || valueKind(i) == ValueCodec.DELETED) {
+            if (kinds[i] == ValueCodec.ZERO_PAGE || kinds[i] == ValueCodec.DELETED) {
                 continue;
             }
-            if (buffer.length < storedLength(i)) {
-                buffer = new byte[storedLength(i)];
+            if (buffer.length < lengths[i]) {
+                buffer = new byte[lengths[i]];
             }
-            ByteBuffer b = ByteBuffer.wrap(buffer, 0, storedLength(i));
-            readValue(b, valueOffset(i));
+            ByteBuffer b = ByteBuffer.wrap(buffer, 0, lengths[i]);
+            readValue(b, offsets[i]);
             if (!valueMatches(i, buffer, 0)) {
                 throw valueCorrupt(i);
             }
@@ -424,8 +437,8 @@ final class LayerFile implements AutoCloseable {
 
     /** The error for entry {@code i}'s value failing its checksum. */
     IOException valueCorrupt(int i) {
-        return corrupt("checksum mismatch in the value of " + Keys.describe(inode(i), block(i)) + " at LSN "
-                + Lsn.format(lsn(i)), valueOffset(i));
+        return corrupt("checksum mismatch in the value of " + Keys.describe(inodes[i], blocks[i]) + " at LSN "
+                + Lsn.format(lsns[i]), offsets[i]);
     }
 
     TimelineId timeline() {
