@@ -288,7 +288,7 @@ public final class PageServer implements AutoCloseable {
         api.garbageCollector(gc);
         api.console(new Console(branches, token, Console.DEFAULT_SESSION_TTL, InstantSource.system(),
                 e -> ApiServer.status(e.code())));
-        api.storeRoutes(new StoreRoutes(quarantine));
+        api.storeRoutes(new StoreRoutes(quarantine, store));
         resources.push(api);
         api.start();
 

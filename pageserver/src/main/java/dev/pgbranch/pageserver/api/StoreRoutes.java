@@ -7,6 +7,8 @@ import com.sun.net.httpserver.HttpExchange;
 import dev.pgbranch.pageserver.branch.Quarantine;
 import dev.pgbranch.pageserver.catalog.Project;
 import dev.pgbranch.storage.Lsn;
+import dev.pgbranch.storage.PageStore;
+import dev.pgbranch.storage.StoreReport;
 import dev.pgbranch.storage.TimelineId;
 
 import java.io.IOException;
@@ -21,6 +23,10 @@ import java.util.List;
  *                                                 lastLsn, lastWrite}]}
  * POST   /v1/store/quarantine/{timeline}/adopt    {"as": "dev/alex", "project"?, "parent"?}: 201, the new branch
  * DELETE /v1/store/quarantine/{timeline}          purge: deletes the timeline from the store, 204
+ * POST   /v1/store/verify                         reads and checks every layer value, the manifest and
+ *                                                 every ingest log record: {"sound", "findings": [{file,
+ *                                                 offset, problem}], "damaged": [{timeline, reason}],
+ *                                                 "keptAside": [file], counts}; changes nothing
  * </pre>
  *
  * Refusals come as {@link dev.pgbranch.pageserver.branch.BranchException}s, which the API
@@ -35,19 +41,27 @@ public final class StoreRoutes {
     }
 
     private final Quarantine quarantine;
+    private final PageStore store;
 
-    public StoreRoutes(Quarantine quarantine) {
+    public StoreRoutes(Quarantine quarantine, PageStore store) {
         this.quarantine = quarantine;
+        this.store = store;
     }
 
     static boolean handles(List<String> path) {
         return path.size() >= 3 && path.get(0).equals("v1") && path.get(1).equals("store")
-                && path.get(2).equals("quarantine");
+                && (path.get(2).equals("quarantine") || path.get(2).equals("verify"));
     }
 
     /** The answer to a {@link #handles handled} path, or null for an unknown route. */
     Answer answer(HttpExchange exchange, List<String> path) throws IOException {
         String method = exchange.getRequestMethod();
+        if (path.get(2).equals("verify")) {
+            if (path.size() != 3) {
+                return null;
+            }
+            return method.equals("POST") ? new Answer(200, verifyJson(store.verify()), null) : allow("POST");
+        }
         if (path.size() == 3) {
             return method.equals("GET") ? new Answer(200, listJson(quarantine.list()), null) : allow("GET");
         }
@@ -70,6 +84,24 @@ public final class StoreRoutes {
                     ApiServer.text(body, "parent", false))), null);
         }
         return null;
+    }
+
+    private static ObjectNode verifyJson(StoreReport report) {
+        ObjectNode node = ApiServer.JSON.createObjectNode();
+        node.put("sound", report.sound());
+        ArrayNode findings = node.putArray("findings");
+        for (StoreReport.Finding f : report.findings()) {
+            findings.addObject().put("file", f.file().toString()).put("offset", f.offset()).put("problem", f.problem());
+        }
+        ArrayNode damaged = node.putArray("damaged");
+        report.quarantined().forEach((id, reason) -> damaged.addObject().put("timeline", id.toString()).put("reason", reason));
+        ArrayNode kept = node.putArray("keptAside");
+        report.quarantineFiles().forEach(p -> kept.add(p.toString()));
+        node.put("layerFilesChecked", report.layerFilesChecked());
+        node.put("valuesChecked", report.valuesChecked());
+        node.put("logRecordsChecked", report.logRecordsChecked());
+        node.put("logBytesChecked", report.logBytesChecked());
+        return node;
     }
 
     private static Answer allow(String methods) {

@@ -11,7 +11,7 @@ import picocli.CommandLine.Parameters;
  * listed when the server found them (kept, not served, never deleted by the server itself).
  */
 @Command(name = "store", description = "Operate on the storage engine's store.", mixinStandardHelpOptions = true,
-        subcommands = {StoreCommands.QuarantineCommands.class})
+        subcommands = {StoreCommands.QuarantineCommands.class, StoreCommands.Verify.class})
 final class StoreCommands {
 
     @Command(name = "quarantine", mixinStandardHelpOptions = true,
@@ -89,6 +89,39 @@ final class StoreCommands {
             client.delete("/v1/store/quarantine/" + ApiClient.encode(timeline));
             out().println("purged timeline " + timeline);
             out().flush();
+        }
+    }
+
+    @Command(name = "verify", mixinStandardHelpOptions = true,
+            description = "Read and check everything the store holds: every value of every layer file, the manifest "
+                    + "and every ingest log record. Prints each problem with its file and offset, the timelines the "
+                    + "store holds back as damaged, and what it kept aside; changes nothing. Exits 1 unless sound.")
+    static final class Verify extends ClientCommand {
+        @Override
+        void run(ApiClient client) {
+            JsonNode report = client.post("/v1/store/verify", ApiClient.JSON.createObjectNode());
+            if (options.json()) {
+                printJson(report);
+            } else {
+                Table findings = new Table("FILE", "OFFSET", "PROBLEM");
+                report.path("findings").forEach(f -> findings.row(f.path("file").asText(), f.path("offset").asLong(),
+                        f.path("problem").asText()));
+                if (!report.path("findings").isEmpty()) {
+                    findings.print(out());
+                }
+                report.path("damaged").forEach(d -> out().println("quarantined (damaged): timeline "
+                        + d.path("timeline").asText() + ": " + d.path("reason").asText()));
+                report.path("keptAside").forEach(f -> out().println("kept aside: " + f.asText()));
+                out().printf("checked %d layer file(s) (%d values), %d ingest log record(s) (%d bytes): %s%n",
+                        report.path("layerFilesChecked").asLong(), report.path("valuesChecked").asLong(),
+                        report.path("logRecordsChecked").asLong(), report.path("logBytesChecked").asLong(),
+                        report.path("sound").asBoolean() ? "sound" : report.path("findings").size() + " problem(s), "
+                                + report.path("damaged").size() + " damaged timeline(s)");
+                out().flush();
+            }
+            if (!report.path("sound").asBoolean()) {
+                throw new CliException(CliException.REFUSED, "the store is not sound (see above)");
+            }
         }
     }
 

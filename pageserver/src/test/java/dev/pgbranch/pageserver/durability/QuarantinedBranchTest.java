@@ -91,6 +91,10 @@ class QuarantinedBranchTest {
                 refused.getMessage());
         ServerProcess.Result start = server.cli("compute", "start", "dev/alex");
         assertTrue(start.code() != 0 && start.err().contains("quarantined"), start.toString());
+        ServerProcess.Result verify = server.cli("store", "verify");
+        assertEquals(1, verify.code(), verify.toString());
+        assertTrue(verify.out().contains(damaged.toString()) && verify.out().contains("quarantined (damaged): timeline "
+                + timeline), verify.out());
         assertArrayEquals(bytes, Files.readAllBytes(damaged), "the damaged file is left as it was");
     }
 }
