@@ -283,8 +283,17 @@ class BranchWorkflowTest {
         String metrics = server.metrics();
         long branchCount = ServerProcess.metric(metrics, "pgbranch_branches");
         assertEquals(names.size(), branchCount);
-        assertEquals(branchCount, ServerProcess.metric(metrics, "pgbranch_store_timelines"),
-                "every timeline belongs to a branch: orphans of the interrupted create were deleted\n" + metrics);
+        // A timeline the kill left between the store and the catalog is never deleted on a guess:
+        // it waits in the store's quarantine (not served) until an operator purges or adopts it.
+        JsonNode orphans = server.cliJson("store", "quarantine", "list").path("timelines");
+        assertEquals(branchCount + orphans.size(), ServerProcess.metric(metrics, "pgbranch_store_timelines"),
+                "every timeline belongs to a branch or waits in quarantine\n" + metrics);
+        assertTrue(orphans.size() <= 1, "one create at most was cut short: " + orphans);
+        for (JsonNode orphan : orphans) {
+            assertEquals(0, orphan.path("children").size(), orphan.toString());
+            server.cliOk("store", "quarantine", "purge", orphan.path("timeline").asText());
+        }
+        assertEquals(branchCount, server.metric("pgbranch_store_timelines"), "purged: every timeline has a branch");
         String last = acknowledged.getLast();
         try (Connection c = connect(server.cliOk("connect", last).strip()); Statement sql = c.createStatement()) {
             assertEquals(1, queryLong(sql, "SELECT 1"));
