@@ -64,6 +64,8 @@ final class IngestLog implements AutoCloseable {
     private final boolean fsync;
     private final long segmentBytes;
     private final Disk disk;
+    /** Serializes trims (the flusher, deletes and close trim). */
+    private final Object trimLock = new Object();
     private final Path quarantine;
     private LogRecovery.Cut recoveryCut;
     private final ReentrantLock appendLock = new ReentrantLock();
@@ -528,18 +530,29 @@ final class IngestLog implements AutoCloseable {
      * in layer files listed by a durable manifest. The active segment is kept.
      */
     void trimBefore(long position) throws IOException {
-        List<Segment> doomed = new ArrayList<>();
-        appendLock.lock();
-        try {
-            while (segments.size() > 1 && segments.get(1).base <= position) {
-                doomed.add(segments.removeFirst());
+        synchronized (trimLock) {
+            List<Segment> doomed = new ArrayList<>();
+            long start;
+            appendLock.lock();
+            try {
+                while (segments.size() > 1 && segments.get(1).base <= position) {
+                    doomed.add(segments.removeFirst());
+                }
+                start = segments.getFirst().base;
+            } finally {
+                appendLock.unlock();
             }
-        } finally {
-            appendLock.unlock();
-        }
-        for (Segment s : doomed) {
-            s.retire();
-            disk.deleteIfExists(s.path);
+            if (doomed.isEmpty()) {
+                return;
+            }
+            // The new start is durable before any segment goes: a deletion a power cut undoes
+            // brings back a segment recovery then knows to be trimmed (never written back whole,
+            // perhaps, since a flush made its records durable elsewhere), instead of judging it.
+            LogStart.write(directory, start, fsync, disk);
+            for (Segment s : doomed) {
+                s.retire();
+                disk.deleteIfExists(s.path);
+            }
         }
     }
 

@@ -109,6 +109,11 @@ final class LogRecovery {
             }
         }
         bases.sort(Long::compare);
+        long start = LogStart.read(directory, disk);
+        while (!bases.isEmpty() && bases.getFirst() < start) {
+            // Trimmed: its deletion did not survive a power cut (see IngestLog#trimBefore).
+            disk.deleteIfExists(directory.resolve(segmentName(bases.removeFirst())));
+        }
         List<KeptSegment> kept = new ArrayList<>();
         long end = bases.isEmpty() ? 0 : bases.getFirst();
         int cutSegment = -1; // index in kept of the segment holding X
