@@ -269,9 +269,17 @@ class LedgerCrashTest {
             String branchCheck = operation == null || point == KillPoint.DURING_CHECKPOINT ? ""
                     : checkBranchOperation(point, cycle, outcome, committedBefore, siblingTimeline);
             String metrics = server.metrics();
-            assertEquals(ServerProcess.metric(metrics, "pgbranch_branches"),
+            // A create or reset the kill cut short may leave its new timeline outside the
+            // catalog: it waits in quarantine (never deleted on a guess) and is purged by command.
+            com.fasterxml.jackson.databind.JsonNode orphans = server.cliJson("store", "quarantine", "list")
+                    .path("timelines");
+            assertTrue(orphans.size() <= 1, "one branch operation at most was cut short: " + orphans);
+            assertEquals(ServerProcess.metric(metrics, "pgbranch_branches") + orphans.size(),
                     ServerProcess.metric(metrics, "pgbranch_store_timelines"),
-                    "every timeline belongs to a branch after the restart\n" + metrics);
+                    "every timeline belongs to a branch or waits in quarantine after the restart\n" + metrics);
+            for (com.fasterxml.jackson.databind.JsonNode orphan : orphans) {
+                server.cliOk("store", "quarantine", "purge", orphan.path("timeline").asText());
+            }
 
             cyclesDone++;
             System.out.printf("cycle %2d %-20s load %4d ms, +%d acknowledged, %s, restart %d ms, wake+recovery %d ms,"
