@@ -210,11 +210,11 @@ final class LayeredStore implements PageStore {
         if (options.fsync()) {
             // After a kill -9 the manifest (and what it lists) may be in the page cache only;
             // the store is about to trim and serve by it (PostgreSQL fsyncs its data directory
-            // at startup after a crash for the same reason).
-            try (FileChannel m = disk.open(directory.resolve(Manifest.FILE), StandardOpenOption.READ)) {
-                m.force(true);
-            }
-            disk.syncDirectory(directory);
+            // at startup after a crash for the same reason). The manifest is written anew rather
+            // than fsynced: after a failed fsync or directory fsync of the last process its
+            // bytes or its name may be cached but marked clean, which an fsync would not write.
+            // The layers it lists were forced before it listed them; here they are only forced.
+            manifest.write(directory, true, disk);
             for (Manifest.TimelineEntry t : manifest.timelines()) {
                 for (Manifest.LayerEntry l : t.layers()) {
                     Path p = layersDirectory.resolve(Manifest.layerFileName(t.id(), l.id()));

@@ -1,6 +1,7 @@
 package dev.pgbranch.storage;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -81,6 +82,11 @@ final class LogRecovery {
     private final Path quarantine;
     private final Disk disk;
     private final boolean fsync;
+    /**
+     * The highest log position a replayed record proves durable: a record's {@code synced} field
+     * is a position an fsync had covered, and succeeded on, when the record was appended.
+     */
+    private long provenDurable;
 
     LogRecovery(Path directory, Path quarantine, Disk disk, boolean fsync) {
         this.directory = directory;
@@ -140,7 +146,7 @@ final class LogRecovery {
                 if (!kept.isEmpty()) {
                     cutTail(kept.getLast(), end - kept.getLast().base()); // zero padding of a spare
                 }
-                makeDurable(kept);
+                makeDurable(kept, end);
                 return new Result(kept, end, null);
             }
             KeptSegment holder = kept.get(cutSegment);
@@ -165,7 +171,7 @@ final class LogRecovery {
                 }
             }
             cutTail(holder, offset);
-            makeDurable(remaining);
+            makeDurable(remaining, end);
             LOG.log(cut.kind() == CutKind.DAMAGED ? System.Logger.Level.ERROR : System.Logger.Level.WARNING,
                     "ingest log cut at position {0} ({1} offset {2}): {3}{4}", String.valueOf(end), holder.path(),
                     String.valueOf(offset), cut.evidence(),
@@ -192,9 +198,11 @@ final class LogRecovery {
         Set<TimelineId> writers = new HashSet<>();
         long maxSynced = LogFormat.SYNCED_UNKNOWN;
         long firstValid = -1;
-        if (!gap) {
-            ByteBuffer map = size > Integer.MAX_VALUE ? null : channel.map(FileChannel.MapMode.READ_ONLY, 0, size);
-            if (map != null) {
+        // Mapped in confined arenas, unmapped on leaving: a MappedByteBuffer would keep a segment
+        // that is deleted or moved right after this (a cut) mapped until a garbage collection.
+        if (!gap && size <= Integer.MAX_VALUE) {
+            try (Arena arena = Arena.ofConfined()) {
+                ByteBuffer map = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena).asByteBuffer();
                 for (long p = offset + 1; p + LogFormat.HEADER_LENGTH + LogFormat.BODY_FIXED_LENGTH <= size; p++) {
                     if (validRecordAt(map, p, size)) {
                         firstValid = firstValid < 0 ? holder.base() + p : firstValid;
@@ -207,12 +215,12 @@ final class LogRecovery {
             }
         }
         for (Path p : later) {
-            try (FileChannel c = disk.open(p, StandardOpenOption.READ)) {
+            try (FileChannel c = disk.open(p, StandardOpenOption.READ); Arena arena = Arena.ofConfined()) {
                 long n = c.size();
                 if (n > Integer.MAX_VALUE) {
                     continue;
                 }
-                ByteBuffer map = c.map(FileChannel.MapMode.READ_ONLY, 0, n);
+                ByteBuffer map = c.map(FileChannel.MapMode.READ_ONLY, 0, n, arena).asByteBuffer();
                 long q = 0;
                 while (validRecordAt(map, q, n)) {
                     int body = (int) q + LogFormat.HEADER_LENGTH;
@@ -332,17 +340,42 @@ final class LogRecovery {
     }
 
     /**
-     * Forces what is replayed: after a kill -9 (not a power cut) the log's tail may sit in the
-     * page cache only, and the store is about to treat every replayed record as durable.
+     * Makes what is replayed durable, up to {@code end}: the store is about to treat every
+     * replayed record as durable. After a kill -9 the log's tail may sit in the page cache only;
+     * after a failed fsync (one swallowed at a close, or the kernel's own writeback failing) it
+     * may sit there marked clean, where a plain fsync succeeds without writing it
+     * ("fsyncgate"). So the bytes past {@link #provenDurable} are written again, from the page
+     * cache to itself, before the fsync: pages dirtied anew are written back for sure.
      */
-    private void makeDurable(List<KeptSegment> segments) throws IOException {
+    private void makeDurable(List<KeptSegment> segments, long end) throws IOException {
         if (!fsync) {
             return;
         }
-        for (KeptSegment k : segments) {
+        for (int i = 0; i < segments.size(); i++) {
+            KeptSegment k = segments.get(i);
+            long segmentEnd = i + 1 < segments.size() ? segments.get(i + 1).base() : end;
+            long from = Math.max(k.base(), provenDurable);
+            if (from < segmentEnd) {
+                rewrite(k.channel(), from - k.base(), segmentEnd - k.base());
+            }
             k.channel().force(true);
         }
         disk.syncDirectory(directory);
+    }
+
+    /** Writes bytes [from, to) of a file over themselves. */
+    private static void rewrite(FileChannel channel, long from, long to) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(1 << 16, to - from));
+        for (long p = from; p < to; ) {
+            buffer.clear();
+            buffer.limit((int) Math.min(buffer.capacity(), to - p));
+            readFully(channel, buffer, p);
+            buffer.flip();
+            while (buffer.hasRemaining()) {
+                channel.write(buffer, p + buffer.position());
+            }
+            p += buffer.limit();
+        }
     }
 
     private void cutTail(KeptSegment segment, long validEnd) throws IOException {
@@ -392,8 +425,11 @@ final class LogRecovery {
         return true;
     }
 
-    /** Replays a segment's valid records; returns the offset just past the last one. */
-    private static long replaySegment(long base, Path path, FileChannel channel, IngestLog.Replayer replayer)
+    /**
+     * Replays a segment's valid records; returns the offset just past the last one. Raises
+     * {@link #provenDurable} to the highest {@code synced} field among them.
+     */
+    private long replaySegment(long base, Path path, FileChannel channel, IngestLog.Replayer replayer)
             throws IOException {
         long size = channel.size();
         long offset = 0;
@@ -422,6 +458,9 @@ final class LogRecovery {
                 return offset;
             }
             long end = offset + LogFormat.HEADER_LENGTH + length;
+            if (body.get(LogFormat.TYPE_OFFSET) == LogFormat.TYPE_BATCH_SYNCED) {
+                provenDurable = Math.max(provenDurable, body.getLong(LogFormat.SYNCED_OFFSET));
+            }
             replayer.record(record, base + offset, base + end);
             offset = end;
         }
