@@ -582,11 +582,14 @@ final class IngestLog implements AutoCloseable {
             } catch (ClosedChannelException trimmed) {
                 continue;
             }
-            java.nio.MappedByteBuffer map = c.map(FileChannel.MapMode.READ_ONLY, 0, Math.min(limit, c.size()));
             long p = 0;
-            while (p < limit && LogRecovery.validRecordAt(map, p, map.limit())) {
-                p += LogFormat.HEADER_LENGTH + map.getInt((int) p);
-                records++;
+            // Unmapped on leaving (a MappedByteBuffer would pin a segment trimmed meanwhile).
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                ByteBuffer map = c.map(FileChannel.MapMode.READ_ONLY, 0, Math.min(limit, c.size()), arena).asByteBuffer();
+                while (p < limit && LogRecovery.validRecordAt(map, p, map.limit())) {
+                    p += LogFormat.HEADER_LENGTH + map.getInt((int) p);
+                    records++;
+                }
             }
             bytes += p;
             if (p < limit) {

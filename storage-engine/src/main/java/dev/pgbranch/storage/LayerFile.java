@@ -2,7 +2,11 @@ package dev.pgbranch.storage;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -17,10 +21,19 @@ import org.roaringbitmap.RoaringBitmap;
 
 /**
  * An open, verified layer file ({@link LayerFormat}). Opening reads and checks the header,
- * index and bitmaps into memory; values are read on demand with positional reads, checked
- * against their CRC32C, decompressed and cached in the {@link PageCache}.
+ * index and bitmaps; values are read on demand with positional reads, checked against their
+ * CRC32C, decompressed and cached in the {@link PageCache}.
  *
- * <p>Thread-safety: immutable after open; concurrent reads are safe.
+ * <p>Memory: the index (42 bytes an entry, about 0.5% of the pages it indexes) is not copied to
+ * the heap but mapped from the file into a shared {@link Arena} closed with the file, so the
+ * heap holds only the bitmaps (a few bytes an inode) however large the store grows; the
+ * kernel pages the index in and out as the page cache does. Closing unmaps at once, unlike a
+ * {@code MappedByteBuffer}, which would pin a deleted file's space until a garbage collection.
+ * Layer files are never written after they are renamed into place, so the index checked at
+ * open is the index read later; a value still carries its own CRC32C.
+ *
+ * <p>Thread-safety: immutable after open; concurrent reads are safe. A read racing with
+ * {@link #close} fails with an {@link IOException} ("closed"), never reads unmapped memory.
  *
  * <p>Errors: any mismatch is an {@link IOException} naming the file and offset; a value is never
  * returned unless its checksum matched.
@@ -31,6 +44,8 @@ import org.roaringbitmap.RoaringBitmap;
 final class LayerFile implements AutoCloseable {
 
     private static final LZ4SafeDecompressor LZ4 = LZ4Factory.safeInstance().safeDecompressor();
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final long id;
     private final Path path;
@@ -39,50 +54,34 @@ final class LayerFile implements AutoCloseable {
     private volatile boolean closed;
     private final LayerFormat.Header header;
     private final long fileSize;
-    private final long[] inodes;
-    private final long[] blocks;
-    private final long[] lsns;
-    private final long[] offsets;
-    private final int[] lengths;
-    private final byte[] kinds;
-    private final byte[] encodings;
-    private final int[] crcs;
+    private final int entryCount;
+    /** Owns {@link #index}'s mapping; closed with the file. */
+    private final Arena arena;
+    /** The index entries (without their CRC), mapped read-only. */
+    private final MemorySegment index;
     private final Long2ObjectHashMap<RoaringBitmap> bitmaps;
     private final Disk disk;
 
     private LayerFile(long id, Path path, Disk disk, FileChannel channel, LayerFormat.Header header, long fileSize,
-                      ByteBuffer index, Long2ObjectHashMap<RoaringBitmap> bitmaps) throws IOException {
+                      Arena arena, MemorySegment index, Long2ObjectHashMap<RoaringBitmap> bitmaps) throws IOException {
         this.id = id;
         this.disk = disk;
         this.path = path;
         this.channel = channel;
         this.header = header;
         this.fileSize = fileSize;
+        this.arena = arena;
+        this.index = index;
         this.bitmaps = bitmaps;
-        int n = header.entryCount();
-        inodes = new long[n];
-        blocks = new long[n];
-        lsns = new long[n];
-        offsets = new long[n];
-        lengths = new int[n];
-        kinds = new byte[n];
-        encodings = new byte[n];
-        crcs = new int[n];
-        for (int i = 0; i < n; i++) {
-            inodes[i] = index.getLong();
-            blocks[i] = index.getLong();
-            lsns[i] = index.getLong();
-            offsets[i] = index.getLong();
-            lengths[i] = index.getInt();
-            kinds[i] = index.get();
-            encodings[i] = index.get();
-            crcs[i] = index.getInt();
+        this.entryCount = header.entryCount();
+        for (int i = 0; i < entryCount; i++) {
             long entryOffset = header.indexOffset() + (long) i * LayerFormat.ENTRY_LENGTH;
-            if (offsets[i] < LayerFormat.HEADER_LENGTH || lengths[i] < 0
-                    || offsets[i] + lengths[i] > header.indexOffset()) {
+            long valueOffset = valueOffset(i);
+            int length = storedLength(i);
+            if (valueOffset < LayerFormat.HEADER_LENGTH || length < 0 || valueOffset + length > header.indexOffset()) {
                 throw corrupt("index entry " + i + " points outside the values", entryOffset);
             }
-            if (i > 0 && compare(i - 1, inodes[i], blocks[i], lsns[i]) >= 0) {
+            if (i > 0 && compare(i - 1, inode(i), block(i), lsn(i)) >= 0) {
                 throw corrupt("index entry " + i + " out of order", entryOffset);
             }
         }
@@ -125,28 +124,40 @@ final class LayerFile implements AutoCloseable {
             if (header.indexLength() > Integer.MAX_VALUE || header.bitmapLength() > Integer.MAX_VALUE) {
                 throw new IOException("layer file " + path + ": index or bitmaps too large (offset 84)");
             }
-            ByteBuffer index = ByteBuffer.allocate((int) header.indexLength());
-            readFully(channel, index, header.indexOffset(), path);
-            int entriesLength = (int) header.indexLength() - 4;
-            if (index.getInt(entriesLength) != LayerFormat.crc(index.array(), 0, entriesLength)) {
-                throw new IOException("layer file " + path + ": index checksum mismatch at offset "
-                        + header.indexOffset());
+            Arena arena = Arena.ofShared();
+            try {
+                MemorySegment mapped = channel.map(FileChannel.MapMode.READ_ONLY, header.indexOffset(),
+                        header.indexLength(), arena);
+                long entriesLength = header.indexLength() - 4;
+                MemorySegment entries = mapped.asSlice(0, entriesLength);
+                CRC32C crc = new CRC32C();
+                crc.update(entries.asByteBuffer());
+                if (mapped.get(INT, entriesLength) != (int) crc.getValue()) {
+                    throw new IOException("layer file " + path + ": index checksum mismatch at offset "
+                            + header.indexOffset());
+                }
+                Long2ObjectHashMap<RoaringBitmap> bitmaps = readBitmaps(channel, header, path);
+                return new LayerFile(id, path, disk, channel, header, size, arena, entries, bitmaps);
+            } catch (IOException | RuntimeException e) {
+                arena.close();
+                throw e;
             }
-            index.flip();
-            ByteBuffer bitmapSection = ByteBuffer.allocate((int) header.bitmapLength());
-            readFully(channel, bitmapSection, header.bitmapOffset(), path);
-            int sectionLength = bitmapSection.capacity() - 4;
-            if (bitmapSection.getInt(sectionLength) != LayerFormat.crc(bitmapSection.array(), 0, sectionLength)) {
-                throw new IOException("layer file " + path + ": bitmap checksum mismatch at offset "
-                        + header.bitmapOffset());
-            }
-            Long2ObjectHashMap<RoaringBitmap> bitmaps = decodeBitmaps(bitmapSection, sectionLength, path,
-                    header.bitmapOffset());
-            return new LayerFile(id, path, disk, channel, header, size, index, bitmaps);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
         }
+    }
+
+    private static Long2ObjectHashMap<RoaringBitmap> readBitmaps(FileChannel channel, LayerFormat.Header header,
+                                                                Path path) throws IOException {
+        ByteBuffer bitmapSection = ByteBuffer.allocate((int) header.bitmapLength());
+        readFully(channel, bitmapSection, header.bitmapOffset(), path);
+        int sectionLength = bitmapSection.capacity() - 4;
+        if (bitmapSection.getInt(sectionLength) != LayerFormat.crc(bitmapSection.array(), 0, sectionLength)) {
+            throw new IOException("layer file " + path + ": bitmap checksum mismatch at offset "
+                    + header.bitmapOffset());
+        }
+        return decodeBitmaps(bitmapSection, sectionLength, path, header.bitmapOffset());
     }
 
     private static Long2ObjectHashMap<RoaringBitmap> decodeBitmaps(ByteBuffer b, int length, Path path, long offset)
@@ -193,8 +204,8 @@ final class LayerFile implements AutoCloseable {
     }
 
     private int compare(int i, long inode, long block, long lsn) {
-        int c = Keys.compare(inodes[i], blocks[i], inode, block);
-        return c != 0 ? c : Long.compare(lsns[i], lsn);
+        int c = Keys.compare(inode(i), block(i), inode, block);
+        return c != 0 ? c : Long.compare(lsn(i), lsn);
     }
 
     /** Whether the key may have versions here (bitmap check, no I/O). */
@@ -212,20 +223,29 @@ final class LayerFile implements AutoCloseable {
         if (lsn < header.minLsn() || !mayContain(inode, block)) {
             return null;
         }
-        int lo = 0, hi = inodes.length - 1, found = -1;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            if (compare(mid, inode, block, lsn) <= 0) {
-                found = mid;
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
+        try {
+            int lo = 0, hi = entryCount - 1, found = -1;
+            while (lo <= hi) {
+                int mid = (lo + hi) >>> 1;
+                if (compare(mid, inode, block, lsn) <= 0) {
+                    found = mid;
+                    lo = mid + 1;
+                } else {
+                    hi = mid - 1;
+                }
             }
+            if (found < 0 || inode(found) != inode || block(found) != block) {
+                return null;
+            }
+            return value(found, cache);
+        } catch (IllegalStateException e) {
+            throw closedDuringRead(e);
         }
-        if (found < 0 || inodes[found] != inode || blocks[found] != block) {
-            return null;
-        }
-        return value(found, cache);
+    }
+
+    /** A read that raced with {@link #close}: the mapping is gone (the arena says so, safely). */
+    private IOException closedDuringRead(IllegalStateException e) {
+        return new IOException("layer file " + path + " is closed", e);
     }
 
     /**
@@ -278,7 +298,7 @@ final class LayerFile implements AutoCloseable {
     }
 
     private Object value(int i, PageCache cache) throws IOException {
-        byte kind = kinds[i];
+        byte kind = valueKind(i);
         if (kind == ValueCodec.ZERO_PAGE) {
             return Tombstone.ZERO_PAGE;
         }
@@ -290,37 +310,39 @@ final class LayerFile implements AutoCloseable {
         if (cached != null) {
             return cached;
         }
-        ByteBuffer stored = ByteBuffer.allocate(lengths[i]);
-        readValue(stored, offsets[i]);
+        int length = storedLength(i);
+        long offset = valueOffset(i);
+        ByteBuffer stored = ByteBuffer.allocate(length);
+        readValue(stored, offset);
         stored.flip();
         CRC32C crc = new CRC32C();
-        crc.update(stored.array(), 0, lengths[i]);
-        if ((int) crc.getValue() != crcs[i]) {
-            throw corrupt("checksum mismatch in the value of " + Keys.describe(inodes[i], blocks[i]) + " at LSN "
-                    + Lsn.format(lsns[i]), offsets[i]);
+        crc.update(stored.array(), 0, length);
+        if ((int) crc.getValue() != valueCrc(i)) {
+            throw corrupt("checksum mismatch in the value of " + Keys.describe(inode(i), block(i)) + " at LSN "
+                    + Lsn.format(lsn(i)), offset);
         }
         ByteBuffer payload;
-        if (encodings[i] == LayerFormat.ENCODING_LZ4) {
+        if (encoding(i) == LayerFormat.ENCODING_LZ4) {
             byte[] page = new byte[Namespace.PAGE_SIZE];
             try {
-                int n = LZ4.decompress(stored.array(), 0, lengths[i], page, 0, page.length);
+                int n = LZ4.decompress(stored.array(), 0, length, page, 0, page.length);
                 if (n != page.length) {
-                    throw corrupt("page decompressed to " + n + " bytes", offsets[i]);
+                    throw corrupt("page decompressed to " + n + " bytes", offset);
                 }
             } catch (LZ4Exception e) {
-                throw new IOException("layer file " + path + ": undecodable page at offset " + offsets[i], e);
+                throw new IOException("layer file " + path + ": undecodable page at offset " + offset, e);
             }
             payload = ByteBuffer.wrap(page);
-        } else if (encodings[i] == LayerFormat.ENCODING_RAW) {
+        } else if (encoding(i) == LayerFormat.ENCODING_RAW) {
             payload = stored;
         } else {
-            throw corrupt("unknown encoding " + encodings[i], offsets[i]);
+            throw corrupt("unknown encoding " + encoding(i), offset);
         }
         Object value;
         try {
-            value = ValueCodec.decode(kind, inodes[i], payload);
+            value = ValueCodec.decode(kind, inode(i), payload);
         } catch (IllegalArgumentException e) {
-            throw new IOException("layer file " + path + ": undecodable value at offset " + offsets[i] + ": "
+            throw new IOException("layer file " + path + ": undecodable value at offset " + offset + ": "
                     + e.getMessage(), e);
         }
         cache.put(key, value);
@@ -348,41 +370,46 @@ final class LayerFile implements AutoCloseable {
     }
 
     int entryCount() {
-        return inodes.length;
+        return entryCount;
     }
 
     // Index entries by position (for merges and usage accounting; entries sorted by key, LSN).
+    // They read the mapping: after close they throw IllegalStateException.
+
+    private long entryAt(int i) {
+        return (long) i * LayerFormat.ENTRY_LENGTH;
+    }
 
     long inode(int i) {
-        return inodes[i];
+        return index.get(LONG, entryAt(i) + LayerFormat.ENTRY_INODE_OFFSET);
     }
 
     long block(int i) {
-        return blocks[i];
+        return index.get(LONG, entryAt(i) + LayerFormat.ENTRY_BLOCK_OFFSET);
     }
 
     long lsn(int i) {
-        return lsns[i];
+        return index.get(LONG, entryAt(i) + LayerFormat.ENTRY_LSN_OFFSET);
     }
 
     long valueOffset(int i) {
-        return offsets[i];
+        return index.get(LONG, entryAt(i) + LayerFormat.ENTRY_VALUE_OFFSET_OFFSET);
     }
 
     int storedLength(int i) {
-        return lengths[i];
+        return index.get(INT, entryAt(i) + LayerFormat.ENTRY_STORED_LENGTH_OFFSET);
     }
 
     byte valueKind(int i) {
-        return kinds[i];
+        return index.get(ValueLayout.JAVA_BYTE, entryAt(i) + LayerFormat.ENTRY_KIND_OFFSET);
     }
 
     byte encoding(int i) {
-        return encodings[i];
+        return index.get(ValueLayout.JAVA_BYTE, entryAt(i) + LayerFormat.ENTRY_ENCODING_OFFSET);
     }
 
     int valueCrc(int i) {
-        return crcs[i];
+        return index.get(INT, entryAt(i) + LayerFormat.ENTRY_CRC_OFFSET);
     }
 
     byte kind() {
@@ -408,8 +435,8 @@ final class LayerFile implements AutoCloseable {
     /** Whether the value of entry {@code i}, stored in {@code bytes[from, from + length)}, matches its CRC. */
     boolean valueMatches(int i, byte[] bytes, int from) {
         CRC32C crc = new CRC32C();
-        crc.update(bytes, from, lengths[i]);
-        return (int) crc.getValue() == crcs[i];
+        crc.update(bytes, from, storedLength(i));
+        return (int) crc.getValue() == valueCrc(i);
     }
 
     /**
@@ -420,14 +447,16 @@ final class LayerFile implements AutoCloseable {
         int n = header.entryCount();
         byte[] buffer = new byte[0];
         for (int i = 0; i < n; i++) {
-            if (kinds[i] == ValueCodec.ZERO_PAGE || kinds[i] == ValueCodec.DELETED) {
+            byte kind = valueKind(i);
+            if (kind == ValueCodec.ZERO_PAGE || kind == ValueCodec.DELETED) {
                 continue;
             }
-            if (buffer.length < lengths[i]) {
-                buffer = new byte[lengths[i]];
+            int length = storedLength(i);
+            if (buffer.length < length) {
+                buffer = new byte[length];
             }
-            ByteBuffer b = ByteBuffer.wrap(buffer, 0, lengths[i]);
-            readValue(b, offsets[i]);
+            ByteBuffer b = ByteBuffer.wrap(buffer, 0, length);
+            readValue(b, valueOffset(i));
             if (!valueMatches(i, buffer, 0)) {
                 throw valueCorrupt(i);
             }
@@ -437,8 +466,8 @@ final class LayerFile implements AutoCloseable {
 
     /** The error for entry {@code i}'s value failing its checksum. */
     IOException valueCorrupt(int i) {
-        return corrupt("checksum mismatch in the value of " + Keys.describe(inodes[i], blocks[i]) + " at LSN "
-                + Lsn.format(lsns[i]), offsets[i]);
+        return corrupt("checksum mismatch in the value of " + Keys.describe(inode(i), block(i)) + " at LSN "
+                + Lsn.format(lsn(i)), valueOffset(i));
     }
 
     TimelineId timeline() {
@@ -451,7 +480,14 @@ final class LayerFile implements AutoCloseable {
 
     @Override
     public synchronized void close() throws IOException {
+        if (closed) {
+            return;
+        }
         closed = true;
-        channel.close();
+        try {
+            channel.close();
+        } finally {
+            arena.close();
+        }
     }
 }

@@ -55,6 +55,15 @@ final class LayerFormat {
     static final int HEADER_LENGTH = 128;
     static final int HEADER_CRC_OFFSET = 116;
     static final int ENTRY_LENGTH = 42;
+    // Offsets of an index entry's fields, from the entry's start.
+    static final int ENTRY_INODE_OFFSET = 0;
+    static final int ENTRY_BLOCK_OFFSET = 8;
+    static final int ENTRY_LSN_OFFSET = 16;
+    static final int ENTRY_VALUE_OFFSET_OFFSET = 24;
+    static final int ENTRY_STORED_LENGTH_OFFSET = 32;
+    static final int ENTRY_KIND_OFFSET = 36;
+    static final int ENTRY_ENCODING_OFFSET = 37;
+    static final int ENTRY_CRC_OFFSET = 38;
     static final byte ENCODING_RAW = 0;
     static final byte ENCODING_LZ4 = 1;
 

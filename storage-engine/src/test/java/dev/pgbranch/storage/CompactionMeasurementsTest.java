@@ -45,6 +45,48 @@ class CompactionMeasurementsTest {
         }
     }
 
+    /**
+     * Heap held by an open store of one million page versions (one 8 KB page in ten written; the
+     * others zero pages, which are index entries without stored bytes), measured after a full GC
+     * against the same JVM's heap before the store was opened.
+     */
+    @Test
+    void heapHeldByTheLayerIndexesOfAMillionPageVersions() throws IOException {
+        Random r = new Random(14);
+        long versions = 1_000_000;
+        try (PageStore store = PageStore.open(dir, new StoreOptions(16 * MB, 64 * MB, false, 1000))) {
+            TimelineId root = store.createRootTimeline(0, 0);
+            Timeline t = store.timeline(root);
+            long f = t.create(Namespace.ROOT_INODE, "f", InodeKind.FILE, 0600, 0, 0);
+            ByteBuffer b = ByteBuffer.allocate(64 * PAGE);
+            for (long n = 0; n < versions; n += 64) {
+                b.clear();
+                for (int i = 0; i < 64; i++) {
+                    b.put(i % 10 == 0 ? page(r) : new byte[PAGE]);
+                }
+                b.flip();
+                t.write(f, n * PAGE, b);
+            }
+            store.flush();
+        }
+        long before = heapAfterGc();
+        try (PageStore store = PageStore.open(dir, new StoreOptions(16 * MB, 64 * MB, false, 1000))) {
+            long after = heapAfterGc();
+            StoreStats stats = store.stats();
+            System.out.printf("open store of %d page versions in %d layer files (%d MB on disk): heap %+.1f MB "
+                    + "(%.1f bytes a version)%n", versions, stats.layerFiles(), stats.layerBytes() / MB,
+                    (after - before) / (double) MB, (after - before) / (double) versions);
+        }
+    }
+
+    private static long heapAfterGc() {
+        java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory.getMemoryMXBean();
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+        }
+        return memory.getHeapMemoryUsage().getUsed();
+    }
+
     @Test
     void compactionThroughputOnATimelineOf256StoredMegabytes() throws IOException {
         Random r = new Random(11);

@@ -182,8 +182,10 @@ class CrashPointSweepTest {
                         long recovered = t.lastLsn();
                         long written = expected.written.get(e.getKey());
                         if (recovered < e.getValue() || recovered > written) {
+                            Path journal = Files.createTempFile("sweep-journal-" + point + "-", ".txt");
+                            Files.writeString(journal, disk.journal());
                             failures.add("point " + point + ": timeline recovered to " + recovered + ", acknowledged "
-                                    + e.getValue() + ", written " + written);
+                                    + e.getValue() + ", written " + written + " (file operations: " + journal + ")");
                             continue;
                         }
                         String got = read(t);

@@ -69,6 +69,21 @@ final class FaultyDisk implements Disk {
     private long points;
     private long forcesFailed;
     private long writesFailed;
+    /** What happened to the files since this disk was made, for the failure message of a test. */
+    private final StringBuilder journal = new StringBuilder();
+
+    private void note(String what, Path path) {
+        journal.append(Thread.currentThread().getName()).append(' ').append(what).append(' ')
+                .append(path == null ? "(deleted)" : path.getParent().getFileName() + "/" + path.getFileName())
+                .append('\n');
+    }
+
+    /** The operations on files so far, one a line: thread, operation, file. */
+    String journal() {
+        synchronized (lock) {
+            return journal.toString();
+        }
+    }
 
     /** One file's durable content and the writes since its last force. */
     private static final class Node {
@@ -182,6 +197,7 @@ final class FaultyDisk implements Disk {
      */
     void powerCut() throws IOException {
         synchronized (lock) {
+            journal.append("---- power cut\n");
             Map<Path, Node> survivors = new HashMap<>(durableNames);
             for (List<NameOp> ops : pendingNames.values()) {
                 int keep = random.nextInt(ops.size() + 1);
@@ -318,6 +334,7 @@ final class FaultyDisk implements Disk {
                 replaced.path = null;
             }
             pendingNames.computeIfAbsent(to.getParent(), k -> new ArrayList<>()).add(new NameOp(from, to, node));
+            note("rename from " + from.getFileName() + " to", to);
         }
     }
 
@@ -332,6 +349,7 @@ final class FaultyDisk implements Disk {
             names.remove(path);
             node.path = null;
             pendingNames.computeIfAbsent(path.getParent(), k -> new ArrayList<>()).add(new NameOp(path, null, node));
+            note("delete", path);
             return OsDisk.INSTANCE.deleteIfExists(path);
         }
     }
@@ -352,7 +370,9 @@ final class FaultyDisk implements Disk {
         synchronized (lock) {
             point("directory sync " + directory.getFileName());
             List<NameOp> ops = pendingNames.remove(directory);
+            note("directory sync of " + (ops == null ? 0 : ops.size()) + " name operation(s)", directory.resolve("."));
             if (failDirectorySyncIn > 0 && --failDirectorySyncIn == 0) {
+                note("directory sync FAILED", directory.resolve("."));
                 throw new IOException("injected directory fsync failure: " + directory); // ops lost
             }
             if (ops != null) {
@@ -411,6 +431,7 @@ final class FaultyDisk implements Disk {
                 throw new IOException(writeFailureIsNoSpace ? DiskErrors.ENOSPC_TEXT : "injected write failure (EIO)");
             }
             node.dirtyRanges.add(new long[] {position, position + length});
+            note("write " + position + "-" + (position + length), node.path);
         }
 
         @Override
@@ -443,6 +464,7 @@ final class FaultyDisk implements Disk {
             synchronized (lock) {
                 checkAlive();
                 node.dirtyRanges.add(new long[] {size, Math.max(size, real.size())});
+                note("truncate " + size + " from " + real.size(), node.path);
                 real.truncate(size);
                 return this;
             }
@@ -453,12 +475,15 @@ final class FaultyDisk implements Disk {
             synchronized (lock) {
                 point("fsync " + (node.path == null ? "(deleted)" : node.path.getFileName()));
                 if (failForceIn > 0 && --failForceIn == 0) {
+                    note("force FAILED", node.path);
                     forcesFailed++;
                     // The kernel drops the dirty state: what was not durable stays lost.
                     node.dirtyRanges.clear();
                     throw new IOException("injected fsync failure (EIO)");
                 }
                 byte[] current = readCurrent();
+                note("force size=" + current.length + " dirty=" + node.dirtyRanges.stream()
+                        .map(r -> r[0] + "-" + r[1]).toList(), node.path);
                 node.durable = applyDirty(node.durable, current);
                 node.durableSize = current.length;
                 node.dirtyRanges.clear();
@@ -532,6 +557,15 @@ final class FaultyDisk implements Disk {
                 throw new UnsupportedOperationException("writable maps bypass the model");
             }
             return real.map(mode, position, size);
+        }
+
+        @Override
+        public java.lang.foreign.MemorySegment map(MapMode mode, long offset, long size, java.lang.foreign.Arena arena)
+                throws IOException {
+            if (mode != MapMode.READ_ONLY) {
+                throw new UnsupportedOperationException("writable maps bypass the model");
+            }
+            return real.map(mode, offset, size, arena);
         }
 
         @Override
