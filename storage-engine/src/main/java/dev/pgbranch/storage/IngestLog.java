@@ -531,24 +531,36 @@ final class IngestLog implements AutoCloseable {
      */
     void trimBefore(long position) throws IOException {
         synchronized (trimLock) {
-            List<Segment> doomed = new ArrayList<>();
+            int count = 0;
             long start;
             appendLock.lock();
             try {
-                while (segments.size() > 1 && segments.get(1).base <= position) {
-                    doomed.add(segments.removeFirst());
+                while (count + 1 < segments.size() && segments.get(count + 1).base <= position) {
+                    count++;
                 }
-                start = segments.getFirst().base;
+                start = segments.get(count).base;
             } finally {
                 appendLock.unlock();
             }
-            if (doomed.isEmpty()) {
+            if (count == 0) {
                 return;
             }
-            // The new start is durable before any segment goes: a deletion a power cut undoes
-            // brings back a segment recovery then knows to be trimmed (never written back whole,
-            // perhaps, since a flush made its records durable elsewhere), instead of judging it.
+            // The new start is durable before any segment leaves the list (syncs force only
+            // listed segments) or the disk: a deletion a power cut undoes brings back a segment
+            // recovery then knows to be trimmed (never written back whole, perhaps, since a flush
+            // made its records durable elsewhere), instead of judging it. If writing the start
+            // fails, nothing changed: the segments stay listed, and forced by the next sync.
             LogStart.write(directory, start, fsync, disk);
+            List<Segment> doomed = new ArrayList<>(count);
+            appendLock.lock();
+            try {
+                // Only trims (under trimLock) and close remove segments.
+                while (!segments.isEmpty() && segments.getFirst().base < start) {
+                    doomed.add(segments.removeFirst());
+                }
+            } finally {
+                appendLock.unlock();
+            }
             for (Segment s : doomed) {
                 s.retire();
                 disk.deleteIfExists(s.path);

@@ -82,6 +82,20 @@ class LayerFormatTest {
         }
     }
 
+    @Test
+    void aReadAfterCloseFailsWithAnIoErrorAndTheIndexIsUnmapped() throws Exception {
+        Path file = writeSample();
+        LayerFile f = LayerFile.open(1, file, OsDisk.INSTANCE);
+        assertArrayEquals(page(1), (byte[]) f.get(2, 0, 11, cache));
+        f.close();
+        f.close(); // idempotent
+        IOException e = assertThrows(IOException.class, () -> f.get(2, 0, 12, new PageCache(1 << 20)));
+        assertTrue(e.getMessage().contains("is closed"), e.getMessage());
+        // Unmapped at close, not at a later GC: nothing of this process still maps the file.
+        String maps = Files.readString(Path.of("/proc/self/maps"));
+        assertFalse(maps.contains(file.toString()), "the closed layer file is still mapped");
+    }
+
     private static void overwrite(Path file, long offset, byte[] bytes) throws IOException {
         try (FileChannel c = FileChannel.open(file, StandardOpenOption.WRITE)) {
             c.write(ByteBuffer.wrap(bytes), offset);

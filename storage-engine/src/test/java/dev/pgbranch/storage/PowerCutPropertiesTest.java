@@ -35,7 +35,6 @@ import net.jqwik.api.lifecycle.AfterContainer;
  * followed by a power cut, as an operator's restart would be: the engine promises nothing about
  * unsynced writes once the log has failed, only that acknowledged ones survive.
  */
-@net.jqwik.api.Tag("opt-in") // finds a loss now and then (issue 11, open): scripts/test -DexcludedGroups= -Dgroups=opt-in
 class PowerCutPropertiesTest {
 
     sealed interface Step permits Mutation, Sync, PowerCut, Fault {
@@ -83,7 +82,7 @@ class PowerCutPropertiesTest {
     /** What the current try did, for the failure message. */
     private static final ThreadLocal<StringBuilder> TRACE = ThreadLocal.withInitial(StringBuilder::new);
 
-    @Property(tries = 150, edgeCases = EdgeCasesMode.NONE)
+    @Property(edgeCases = EdgeCasesMode.NONE) // tries: jqwik.tries.default (150, junit-platform.properties)
     void acknowledgedWritesSurvivePowerCutsAndFaults(@ForAll("steps") List<Step> steps, @ForAll long seed)
             throws Exception {
         TRACE.get().setLength(0);
