@@ -88,6 +88,11 @@ public final class EndToEndBenchmark {
     private PgbranchServer server;
     private Cleanup cleanup;
     private Path root;
+
+    /** The run's scratch directory (deleted when the run ends), or null before the run made it. */
+    Path scratchDirectory() {
+        return root;
+    }
     private PlainCluster plain;
     private Pgbench pgbench;
     /** Plain-cluster database size per scale (bytes of src_sN), for the creation-vs-size chart. */

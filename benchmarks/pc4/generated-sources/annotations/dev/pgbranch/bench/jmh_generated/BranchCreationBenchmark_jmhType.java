@@ -1,0 +1,4 @@
+package dev.pgbranch.bench.jmh_generated;
+public class BranchCreationBenchmark_jmhType extends BranchCreationBenchmark_jmhType_B3 {
+}
+

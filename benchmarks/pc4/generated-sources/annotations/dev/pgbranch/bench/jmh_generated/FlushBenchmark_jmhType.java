@@ -1,0 +1,4 @@
+package dev.pgbranch.bench.jmh_generated;
+public class FlushBenchmark_jmhType extends FlushBenchmark_jmhType_B3 {
+}
+

@@ -1,0 +1,4 @@
+package dev.pgbranch.bench.jmh_generated;
+public class GetPageBenchmark_jmhType extends GetPageBenchmark_jmhType_B3 {
+}
+

@@ -1,0 +1,4 @@
+package dev.pgbranch.bench.jmh_generated;
+public class ResetBenchmark_jmhType extends ResetBenchmark_jmhType_B3 {
+}
+
