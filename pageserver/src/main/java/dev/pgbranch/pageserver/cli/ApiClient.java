@@ -8,35 +8,28 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 
 /**
  * A small client of the management API for the CLI: JSON in, JSON out, errors turned into
  * {@link CliException}s carrying the server's message.
  *
- * <p>Thread-safe (the JDK client is); one instance per CLI invocation.
+ * <p>Thread-safe (immutable; each call its own connection); one instance per CLI invocation.
  */
 final class ApiClient {
 
     static final ObjectMapper JSON = JsonMapper.builder().build();
 
     /** Long enough for a compute start (mount + Postgres recovery) behind a request. */
-    private static final Duration REQUEST_TIMEOUT = Duration.ofMinutes(5);
+    private static final int REQUEST_TIMEOUT_MILLIS = 5 * 60 * 1000;
+    private static final int CONNECT_TIMEOUT_MILLIS = 5 * 1000;
 
     private final String baseUrl;
     private final String token;
-    private final HttpClient http;
 
     ApiClient(String baseUrl, String token) {
         this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
         this.token = token;
-        // HTTP/1.1 outright: the API server does not speak HTTP/2, so skip the h2c upgrade attempt.
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(5)).build();
     }
 
     /** {@code /v1/projects/{p}} with the name percent-encoded. */
@@ -83,22 +76,14 @@ final class ApiClient {
     }
 
     private JsonNode send(String method, String path, JsonNode body) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path))
-                .timeout(REQUEST_TIMEOUT)
-                .header("Authorization", "Bearer " + token)
-                .header("Accept", "application/json");
         try {
-            if (body != null) {
-                request.header("Content-Type", "application/json")
-                        .method(method, HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)));
-            } else {
-                request.method(method, HttpRequest.BodyPublishers.noBody());
-            }
-            HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            byte[] payload = body == null ? null : JSON.writeValueAsBytes(body);
+            LoopbackHttp.Response response = LoopbackHttp.exchange(URI.create(baseUrl + path), method, token, payload,
+                    CONNECT_TIMEOUT_MILLIS, REQUEST_TIMEOUT_MILLIS);
             JsonNode json = response.body().isEmpty() ? JSON.createObjectNode() : parse(response.body());
-            if (response.statusCode() >= 400) {
+            if (response.status() >= 400) {
                 JsonNode error = json.path("error");
-                String message = error.path("message").asText("HTTP " + response.statusCode());
+                String message = error.path("message").asText("HTTP " + response.status());
                 throw new CliException(CliException.REFUSED, message, response.body());
             }
             return json;
@@ -107,9 +92,6 @@ final class ApiClient {
                     + " (" + e.getMessage() + "); is it running?");
         } catch (IOException e) {
             throw new CliException(CliException.UNREACHABLE, "request to " + baseUrl + path + " failed: " + e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CliException(CliException.UNREACHABLE, "interrupted");
         }
     }
 
