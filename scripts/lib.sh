@@ -19,8 +19,15 @@ pgbranch_find_jdk() {
   return 1
 }
 
-# The major version of the given java executable ("25" for 25.0.1).
+# The major version of the given java executable ("25" for 25.0.1): from the JDK's `release` file
+# when it has one (reading it costs nothing; starting a JVM to ask costs 50 ms on every command).
 pgbranch_java_major() {
+  local release major
+  release="$(dirname "$(dirname "$1")")/release"
+  if [ -f "$release" ]; then
+    major=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$release")
+    [ -n "$major" ] && echo "$major" && return 0
+  fi
   "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = //p'
 }
 
@@ -59,9 +66,13 @@ pgbranch_log() {
 pgbranch_ensure_built() {
   local root=$1 jar
   jar=$(pgbranch_server_jar "$root")
-  if [ -z "$jar" ] || [ ! -d "$root/pageserver/target/lib" ] \
+  if [ -z "$jar" ] || [ ! -d "$(dirname "$jar")/lib" ] \
       || [ -n "$(find "$root/pom.xml" "$root"/*/pom.xml "$root"/storage-engine/src/main \
                  "$root"/wire-proxy/src/main "$root"/pageserver/src/main -newer "$jar" -print -quit)" ]; then
+    if [ "${PGBRANCH_BUILD_DIR:-target}" != target ]; then
+      pgbranch_log "the build in $root/pageserver/$PGBRANCH_BUILD_DIR is missing or older than the sources: build it first"
+      return 2
+    fi
     pgbranch_log "building (./mvnw -q -B -DskipTests install)"
     (cd "$root" && ./mvnw -q -B -DskipTests install) >&2
     jar=$(pgbranch_server_jar "$root")
@@ -70,9 +81,11 @@ pgbranch_ensure_built() {
   echo "$jar"
 }
 
+# PGBRANCH_BUILD_DIR names the modules' build directory when it is not `target` (a worktree built
+# with -Dpgbranch.build.dir=...); ./pgbranch then never builds: build it yourself first.
 pgbranch_server_jar() {
   local jar
-  for jar in "$1"/pageserver/target/pageserver-*.jar; do
+  for jar in "$1"/pageserver/"${PGBRANCH_BUILD_DIR:-target}"/pageserver-*.jar; do
     case "$jar" in *-sources.jar|*-tests.jar|*-javadoc.jar) continue ;; esac
     [ -f "$jar" ] && echo "$jar" && return 0
   done

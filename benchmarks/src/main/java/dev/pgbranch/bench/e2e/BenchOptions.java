@@ -39,15 +39,15 @@ record BenchOptions(boolean quick, String only, Set<String> skip, List<Integer> 
      * split of a TPC-B run through the proxy) runs only when asked for.
      */
     static final Set<String> GROUPS = Set.of("jmh", "create", "first-query", "reset", "tps", "storage", "data-diff",
-            "profile");
+            "cli", "profile");
 
     /** The groups that need the pgbranch server and the plain cluster. */
     static final Set<String> END_TO_END = Set.of("create", "first-query", "reset", "tps", "storage", "data-diff",
-            "profile");
+            "cli", "profile");
 
     static final String USAGE = """
             usage: scripts/bench [--quick] [--only GROUP | --skip GROUP,...] [--profile] [options]
-              groups: jmh create first-query reset tps storage data-diff (all run by default), profile
+              groups: jmh create first-query reset tps storage data-diff cli (all run by default), profile
               --quick               scales 1,10, pgbench -T 5, short JMH (default: scales 1,10,30,60, -T 30)
               --only GROUP          run one group (the pgbench -i loads it needs always run)
               --skip A,B            run every default group but these

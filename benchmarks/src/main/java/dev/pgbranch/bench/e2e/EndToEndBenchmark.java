@@ -74,6 +74,7 @@ public final class EndToEndBenchmark {
     private static final int FIRST_QUERY_SAMPLES = 3;
     private static final int RESET_SAMPLES = 3;
     private static final int STORAGE_BRANCHES = 5;
+    private static final int CLI_SAMPLES = 7;
     private static final long ANSWER_DEADLINE_NANOS = 300_000_000_000L;
     /** Settings that name this cluster's own files, ports and sockets: never copied. */
     private static final Set<String> PER_CLUSTER_SETTINGS = Set.of("port", "listen_addresses", "unix_socket_directories",
@@ -229,6 +230,9 @@ public final class EndToEndBenchmark {
         if (options.wants("data-diff")) {
             progress.plan(60 + options.dataDiffMegabytes() / 2);
         }
+        if (options.wants("cli")) {
+            progress.plan(4L * CLI_SAMPLES + 10);
+        }
     }
 
     /** The scales loaded with pgbench -i: every scale, or only those the selected group needs. */
@@ -239,7 +243,7 @@ public final class EndToEndBenchmark {
         if (options.only() != null && options.only().equals("profile")) {
             return List.of(options.largestScale());
         }
-        if (options.only() != null && options.only().equals("data-diff")) {
+        if (options.only() != null && (options.only().equals("data-diff") || options.only().equals("cli"))) {
             return List.of();
         }
         return options.scales();
@@ -323,6 +327,64 @@ public final class EndToEndBenchmark {
         }
         if (options.wants("data-diff")) {
             dataDiff(options.dataDiffMegabytes());
+        }
+        if (options.wants("cli")) {
+            cliLatency(bin);
+        }
+    }
+
+    // ------------------------------------------------------------------------------ CLI latency
+
+    /**
+     * Wall time of whole CLI processes through the {@code ./pgbranch} launcher as a user runs them
+     * ({@code connect}, {@code branch list}, {@code branch create}), each beside {@code psql -c
+     * 'select 1'} on the same branch: the reference a user compares with (a client program that
+     * connects, asks and exits). Runs alternate (CLI, psql, CLI, psql ...) after one warm-up of
+     * each, which also makes the CLI's start-up cache if the build has none yet.
+     */
+    private void cliLatency(Path bin) {
+        progress.step("CLI latency: connect, branch list, branch create vs psql -c 'select 1' x" + CLI_SAMPLES,
+                4L * CLI_SAMPLES + 10);
+        Endpoint development = awake("development");
+        String dataDir = server.dataDirectory().toString();
+        // The launcher's own settings (PGBRANCH_*) reach it, as they reach the server; other PG* do not.
+        Map<String, String> environment = new TreeMap<>();
+        System.getenv().forEach((k, v) -> {
+            if (k.startsWith("PGBRANCH_")) {
+                environment.put(k, v);
+            }
+        });
+        if (options.serverClasspath() != null) {
+            environment.put("PGBRANCH_CLASSPATH", options.serverClasspath());
+        }
+        List<String> psql = List.of(bin.resolve("psql").toString(), "-X", "-At", "-c", "select 1", development.libpqUri());
+        Map<String, IntFunction<List<String>>> commands = new LinkedHashMap<>();
+        commands.put("connect", i -> List.of(options.launcher().toString(), "connect", "development", "--data-dir", dataDir));
+        commands.put("branch_list", i -> List.of(options.launcher().toString(), "branch", "list", "--data-dir", dataDir));
+        commands.put("branch_create", i -> List.of(options.launcher().toString(), "branch", "create", "bench/cli/" + i,
+                "--parent", "development", "--data-dir", dataDir));
+        for (Map.Entry<String, IntFunction<List<String>>> command : commands.entrySet()) {
+            long[] cli = new long[CLI_SAMPLES];
+            long[] reference = new long[CLI_SAMPLES];
+            for (int i = -1; i < CLI_SAMPLES; i++) {
+                Commands.Result run = Commands.check("pgbranch " + command.getKey(), command.getValue().apply(i),
+                        environment, root, Duration.ofMinutes(2));
+                Commands.Result select = Commands.check("psql -c 'select 1'", psql, development.libpqEnvironment(), root,
+                        Duration.ofMinutes(2));
+                if (i >= 0) {
+                    cli[i] = run.nanos();
+                    reference[i] = select.nanos();
+                }
+            }
+            add("cli_" + command.getKey(), median(cli), median(reference), "ms",
+                    "./pgbranch " + String.join(" ", command.getValue().apply(0).subList(1, 3))
+                            + " as a whole process (launcher, JVM, request, output)",
+                    "psql -X -At -c 'select 1' on development through the proxy as a whole process",
+                    "median of " + CLI_SAMPLES + " after one warm-up, alternating; pgbranch samples " + samples(cli)
+                            + "; reference samples " + samples(reference));
+        }
+        for (int i = -1; i < CLI_SAMPLES; i++) {
+            server.delete("bench/cli/" + i);
         }
     }
 
