@@ -24,7 +24,7 @@ pgbranch_find_jdk() {
 pgbranch_java_major() {
   local release major
   release="$(dirname "$(dirname "$1")")/release"
-  if [ -f "$release" ]; then
+  if [[ $1 == */* ]] && [ -f "$release" ]; then
     major=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$release")
     [ -n "$major" ] && echo "$major" && return 0
   fi

@@ -30,8 +30,6 @@ import java.util.Map;
  *
  * <p>The client options ({@code --data-dir}, {@code --api}, {@code --project}, {@code --output})
  * go after the subcommand or before it ({@link GlobalOptions}).
- * <pre>
- * </pre>
  */
 @Command(name = "pgbranch", mixinStandardHelpOptions = true, version = "pgbranch 0.1.0",
         description = "Copy-on-write branches for PostgreSQL.")
