@@ -1,5 +1,6 @@
 package dev.pgbranch.pageserver.cli;
 
+import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -69,7 +70,7 @@ final class LoopbackHttp {
             out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
             out.write(payload);
             out.flush();
-            return read(new java.io.BufferedInputStream(socket.getInputStream()), method);
+            return read(new BufferedInputStream(socket.getInputStream()), method);
         }
     }
 
@@ -115,10 +116,10 @@ final class LoopbackHttp {
                 copy(in, body, size);
                 line(in); // the CRLF after each chunk
             }
-            // trailers up to the empty line are ignored
-            for (String trailer = line(in); !trailer.isEmpty(); trailer = line(in)) {
-                // nothing
-            }
+            String trailer;
+            do {
+                trailer = line(in); // trailers, up to the empty line, are ignored
+            } while (!trailer.isEmpty());
         } else if (length >= 0) {
             copy(in, body, length);
         } else {
