@@ -55,7 +55,8 @@ class EndToEndBenchmarkTest {
             "storage_5_branches_strided_total_s1",
             "storage_5_branches_strided_growth_s1",
             "data_diff_1pct_8mb",
-            "data_diff_fallback_8mb");
+            "data_diff_fallback_8mb",
+            "cli_connect", "cli_branch_list", "cli_branch_create");
 
     @Test
     @Timeout(value = 8, unit = TimeUnit.MINUTES)
