@@ -1,4 +1,0 @@
-package dev.pgbranch.bench.jmh_generated;
-public class CompactionBenchmark_jmhType extends CompactionBenchmark_jmhType_B3 {
-}
-

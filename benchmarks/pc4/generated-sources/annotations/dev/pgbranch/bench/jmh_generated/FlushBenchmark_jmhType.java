@@ -1,4 +1,0 @@
-package dev.pgbranch.bench.jmh_generated;
-public class FlushBenchmark_jmhType extends FlushBenchmark_jmhType_B3 {
-}
-
